@@ -1,0 +1,172 @@
+/** Typed client for the public functions, exactly as api/openapi.yaml describes them. */
+import { idToken } from './auth'
+import type { AppConfig } from './config'
+
+export type VideoStatus =
+  | 'uploading' | 'uploaded' | 'sending' | 'validating' | 'pending' | 'queued' | 'indexing' | 'ready' | 'failed'
+
+export interface Video {
+  id: string
+  title: string
+  owner?: string
+  created_at?: string
+  updated_at?: string
+  status: VideoStatus | string
+  status_reason?: string | null
+  duration?: number | null
+  size?: number | null
+  width?: number | null
+  height?: number | null
+  thumbnail_url?: string | null
+  playback_url?: string | null
+  indexed?: boolean
+}
+
+export interface StatusEntry {
+  status: string
+  status_reason?: string | null
+  thumbnail_url?: string | null
+  updated_at?: string
+}
+
+export interface Clip {
+  start: number
+  end: number
+  rank?: number
+  score?: number | null
+  thumbnail_url?: string | null
+}
+
+export interface SearchResult { video: Video; clips: Clip[] }
+export interface SearchPage { query: string; results: SearchResult[]; next_page_token: string | null }
+export interface VideoPage { videos: Video[]; total: number; page: number; page_size: number }
+export interface UploadStart {
+  video_id: string
+  params: string
+  signature: string
+  fields: Record<string, string>
+  service_url?: string
+  expires?: string
+}
+
+/** An error from a function (or the network: status 0) with a message fit to show a person. */
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message)
+  }
+}
+
+type FunctionName = keyof AppConfig['functions']
+interface RequestOpts {
+  method?: 'GET' | 'POST'
+  body?: unknown
+  query?: Record<string, string | number | undefined | null>
+  auth?: 'required' | 'optional'
+  headers?: Record<string, string>
+  signal?: AbortSignal
+}
+
+let config: AppConfig | null = null
+let onUnauthorized: (() => void) | null = null
+
+export function configureApi(c: AppConfig, unauthorized: () => void): void {
+  config = c
+  onUnauthorized = unauthorized
+}
+
+function url(fn: FunctionName, path: string, query?: RequestOpts['query']): string {
+  if (!config) throw new Error('api not configured')
+  // A function's base may carry a path (…cloudfunctions.net/library), so join by string, not new URL(path, base).
+  const base = config.functions[fn].replace(/\/+$/, '')
+  const qs = new URLSearchParams()
+  for (const [k, v] of Object.entries(query ?? {})) if (v != null && v !== '') qs.set(k, String(v))
+  const q = qs.toString()
+  return `${base}${path}${q ? `?${q}` : ''}`
+}
+
+/** Readable message for a failed call; the server's own message wins for 4xx because it names the problem. */
+function messageFor(status: number, code: string, serverMessage: string | undefined): string {
+  if (status === 401) return 'Your session has expired or you are not signed in. Please sign in again.'
+  if (status === 403) return serverMessage || 'You are not allowed to do that.'
+  if (status === 404) return serverMessage || 'Not found. It may have been deleted.'
+  if (status === 413) return serverMessage || 'That file is too large.'
+  if (status === 429) return 'Too many requests right now. Wait a moment and try again.'
+  if (status >= 500) return `The server had a problem${code ? ` (${code})` : ''}. Try again in a moment.`
+  return serverMessage || `The request failed (HTTP ${status}).`
+}
+
+export interface RawResponse<T> { status: number; data: T | null; etag: string | null }
+
+/** One call to a function: JSON in and out, bearer token, one silent token refresh on 401. */
+export async function call<T>(fn: FunctionName, path: string, opts: RequestOpts = {}): Promise<RawResponse<T>> {
+  const send = async (forceRefresh: boolean): Promise<Response> => {
+    const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) }
+    const token = await idToken(forceRefresh)
+    if (token) headers.Authorization = `Bearer ${token}`
+    else if (opts.auth === 'required') throw new ApiError(401, 'unauthenticated', 'Please sign in to do this.')
+    let body: string | undefined
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json'
+      body = JSON.stringify(opts.body)
+    }
+    try {
+      return await fetch(url(fn, path, opts.query), { method: opts.method ?? 'GET', headers, body, signal: opts.signal })
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') throw err
+      throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.')
+    }
+  }
+
+  let resp = await send(false)
+  if (resp.status === 401 && (await idToken()) != null) resp = await send(true)
+  if (resp.status === 304) return { status: 304, data: null, etag: resp.headers.get('ETag') }
+  let data: unknown = null
+  const text = await resp.text()
+  if (text) {
+    try { data = JSON.parse(text) } catch { data = null }
+  }
+  if (!resp.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error
+    if (resp.status === 401) onUnauthorized?.()
+    throw new ApiError(resp.status, err?.code ?? '', messageFor(resp.status, err?.code ?? '', err?.message))
+  }
+  return { status: resp.status, data: data as T, etag: resp.headers.get('ETag') }
+}
+
+async function json<T>(fn: FunctionName, path: string, opts: RequestOpts = {}): Promise<T> {
+  const r = await call<T>(fn, path, opts)
+  return r.data as T
+}
+
+// ---- upload_status ----
+export const startUpload = (body: { title: string; filename: string; size: number; type: string }) =>
+  json<UploadStart>('upload_status', '/uploads', { method: 'POST', body, auth: 'required' })
+
+/** Batched status; pass the last ETag to get a 304 (data null) when nothing changed. */
+export const fetchStatuses = (ids: string[], etag: string | null, signal?: AbortSignal) =>
+  call<{ videos: Record<string, StatusEntry>; missing: string[] }>('upload_status', '/status', {
+    method: 'POST', body: { ids }, headers: etag ? { 'If-None-Match': etag } : {}, signal,
+  })
+
+// ---- index_videos ----
+export const indexVideos = (body: { ids?: string[]; all?: boolean; reindex?: boolean }) =>
+  json<{ queued: string[]; skipped: Record<string, string> }>('index_videos', '/index', { method: 'POST', body, auth: 'required' })
+
+// ---- library ----
+export const listVideos = (page: number, pageSize: number, signal?: AbortSignal) =>
+  json<VideoPage>('library', '/videos', { query: { page, page_size: pageSize }, signal })
+
+export const getVideo = (id: string, signal?: AbortSignal) =>
+  json<Video>('library', `/videos/${encodeURIComponent(id)}`, { signal })
+
+export const deleteVideos = (body: { ids?: string[]; all?: boolean }) =>
+  json<{ results: Record<string, { ok: boolean; error: string | null }> }>('library', '/videos/delete', {
+    method: 'POST', body, auth: 'required',
+  })
+
+export const resetLibrary = () => json<{ deleted: number }>('library', '/reset', { method: 'POST', body: {}, auth: 'required' })
+
+export const searchVideos = (q: string, options: string, pageToken: string | null, signal?: AbortSignal) =>
+  json<SearchPage>('library', '/search', { query: { q, options, page_token: pageToken }, signal })
+
+export const syncBucket = () => json<{ added: string[] }>('library', '/sync', { method: 'POST', body: {}, auth: 'required' })

@@ -1,0 +1,71 @@
+/** Formatting of times, sizes, dates and status labels shown to people. */
+
+/** Seconds as hh:mm:ss (always two-digit hours, the clip-list format). */
+export function clock(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '--:--:--'
+  const s = Math.floor(seconds)
+  const hh = Math.floor(s / 3600)
+  const mm = Math.floor((s % 3600) / 60)
+  const ss = s % 60
+  return [hh, mm, ss].map((n) => String(n).padStart(2, '0')).join(':')
+}
+
+/** ISO 8601 duration for <time datetime>. */
+export function isoDuration(seconds: number): string {
+  return `PT${Math.max(0, Math.round(seconds * 1000) / 1000)}S`
+}
+
+/** Bytes in decimal units (what file managers on phones show). */
+export function bytes(n: number | null | undefined): string {
+  if (n == null || !Number.isFinite(n)) return '—'
+  const units = ['B', 'kB', 'MB', 'GB', 'TB']
+  let v = n
+  let i = 0
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++ }
+  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
+}
+
+const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+const dayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
+
+export function dateTime(iso: string | null | undefined): string {
+  const d = iso ? new Date(iso) : null
+  return d && !Number.isNaN(d.getTime()) ? dateFmt.format(d) : '—'
+}
+
+export function day(iso: string | null | undefined): string {
+  const d = iso ? new Date(iso) : null
+  return d && !Number.isNaN(d.getTime()) ? dayFmt.format(d) : '—'
+}
+
+export const STATUS_LABELS: Record<string, string> = {
+  uploading: 'Uploading',
+  uploaded: 'Uploaded',
+  sending: 'Sending',
+  validating: 'Validating',
+  pending: 'Pending',
+  queued: 'Queued',
+  indexing: 'Indexing',
+  ready: 'Ready',
+  failed: 'Failed',
+  missing: 'Deleted',
+}
+
+export function statusLabel(status: string): string {
+  return STATUS_LABELS[status] ?? (status ? status[0].toUpperCase() + status.slice(1) : 'Unknown')
+}
+
+/** Statuses that will change on their own, so the page keeps asking for them. */
+const IN_FLIGHT = new Set(['uploading', 'sending', 'validating', 'pending', 'queued', 'indexing'])
+export const isInFlight = (status: string): boolean => IN_FLIGHT.has(status)
+
+/** Title from a file name: extension dropped, separators turned into spaces. */
+export function titleFromFilename(name: string): string {
+  const base = name.replace(/\.[^./\\]{1,8}$/, '')
+  const t = base.replace(/[_]+/g, ' ').replace(/\s+/g, ' ').trim()
+  return t || name
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`
+}

@@ -1,0 +1,98 @@
+/** The shared layout: skip link, header (brand, nav, search, user), main, footer. */
+import { SITE } from '../app'
+import { currentUser, signOut } from '../auth'
+import { h, icon, ICONS, replace } from '../dom'
+import { go, href, parseHash } from '../router'
+import { toast } from './feedback'
+
+let userBox: HTMLElement
+let searchInput: HTMLInputElement
+let navLinks: HTMLAnchorElement[] = []
+
+export function mountLayout(root: HTMLElement): HTMLElement {
+  const main = h('main', { id: 'main', class: 'main', tabindex: '-1' })
+  searchInput = h('input', {
+    id: 'site-search', type: 'search', name: 'q', placeholder: 'Search videos, e.g. "cats playing on the floor"',
+    autocomplete: 'off', enterkeyhint: 'search', maxlength: 500, 'data-testid': 'search-input',
+  })
+  const searchForm = h('form', {
+    class: 'header-search', role: 'search', 'data-testid': 'search-form',
+    onsubmit: (e: Event) => {
+      e.preventDefault()
+      const q = searchInput.value.trim()
+      if (!q) { searchInput.focus(); return }
+      go('/search', { q })
+    },
+  },
+    h('label', { for: 'site-search', class: 'sr-only' }, 'Search videos'),
+    icon(ICONS.search, 'icon search-icon'),
+    searchInput,
+    h('button', { type: 'submit', class: 'button primary', 'data-testid': 'search-submit' }, 'Search'),
+  )
+  navLinks = [
+    h('a', { href: href('/'), 'data-testid': 'nav-library', 'data-path': '/' }, icon(ICONS.library), h('span', null, 'Library')),
+    h('a', { href: href('/upload'), 'data-testid': 'nav-upload', 'data-path': '/upload' }, icon(ICONS.upload), h('span', null, 'Upload')),
+  ]
+  userBox = h('div', { class: 'user-box', 'data-testid': 'user-box' })
+  const header = h('header', { class: 'site-header' },
+    h('div', { class: 'header-inner' },
+      h('a', { class: 'brand', href: href('/'), 'aria-label': `${SITE} home` },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, icon(ICONS.play)),
+        h('span', { class: 'brand-name' }, SITE)),
+      h('nav', { class: 'main-nav', 'aria-label': 'Main' }, ...navLinks),
+      searchForm,
+      userBox,
+    ),
+  )
+  const skip = h('a', {
+    class: 'skip-link', href: '#/',
+    // A plain #main link would change the route in a hash router, so move focus by hand.
+    onclick: (e: Event) => { e.preventDefault(); main.focus() },
+  }, 'Skip to content')
+  const footer = h('footer', { class: 'site-footer' },
+    h('p', null, 'Videos are stored in Backblaze B2 and indexed by Twelve Labs.'))
+  root.append(skip, header, main, footer)
+  window.addEventListener('hashchange', syncHeader)
+  renderUser()
+  syncHeader()
+  return main
+}
+
+/** Mark the current nav link and keep the search box showing the current query. */
+function syncHeader(): void {
+  const { path, query } = parseHash(location.hash)
+  for (const a of navLinks) {
+    const p = a.dataset.path!
+    const active = p === '/' ? path === '/' : path.startsWith(p)
+    if (active) a.setAttribute('aria-current', 'page')
+    else a.removeAttribute('aria-current')
+  }
+  if (path.startsWith('/search')) searchInput.value = query.get('q') ?? searchInput.value
+  if (!currentUser()) renderUser() // keeps the sign-in link's "come back here" target current
+}
+
+export function renderUser(): void {
+  const user = currentUser()
+  if (user) {
+    replace(userBox,
+      h('span', { class: 'user-email', 'data-testid': 'user-email', title: user.email ?? '' }, user.email ?? 'Signed in'),
+      h('button', {
+        type: 'button', class: 'button subtle', 'data-testid': 'signout-button',
+        onclick: async () => {
+          try {
+            await signOut()
+            toast('You are signed out.', 'info')
+          } catch {
+            toast('Sign-out failed. Try again.', 'error')
+          }
+        },
+      }, 'Sign out'),
+    )
+  } else {
+    const next = location.hash.replace(/^#/, '')
+    replace(userBox, h('a', {
+      class: 'button', 'data-testid': 'signin-link',
+      href: href('/signin', { next: next.startsWith('/signin') ? null : next || null }),
+    }, 'Sign in'))
+  }
+}

@@ -1,0 +1,167 @@
+"""HTTP plumbing shared by every function: a tiny router, JSON errors, CORS for the front-end origin, body limits.
+
+Each function's `main.py` builds one `Router`, registers its routes and exposes the router as its entry point.
+Every error leaves as `{"error": {"code", "message"}}` with a 4xx/5xx status and never a stack trace.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import flask
+
+from mam import log
+
+Handler = Callable[..., Any]
+MAX_JSON_BYTES = 1_000_000
+
+
+class ApiError(Exception):
+    """An error the caller should see: HTTP status, a stable machine code and a readable message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> flask.Response:
+    """Build the JSON error body every function uses."""
+    resp = flask.Response(json.dumps({"error": {"code": code, "message": message}}), status=status,
+                          mimetype="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> flask.Response:
+    """Serialise `body` as a JSON response."""
+    resp = flask.Response(json.dumps(body, default=str, separators=(",", ":")), status=status,
+                          mimetype="application/json")
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def json_body(request: flask.Request, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """Parse the request body as a JSON object or raise a 400/413 ApiError that says what is wrong."""
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body is larger than {max_bytes} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body is larger than {max_bytes} bytes")
+    if not raw:
+        raise ApiError(400, "invalid_json", "request body must be a JSON object")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "request body must be a JSON object")
+    return body
+
+
+def id_list(value: Any, *, field: str = "ids", max_items: int = 1000) -> list[str]:
+    """Validate a list of ids from a request body: strings of sane length, de-duplicated, bounded."""
+    if not isinstance(value, list):
+        raise ApiError(400, "invalid_ids", f"{field} must be a list of strings")
+    if len(value) > max_items:
+        raise ApiError(400, "too_many_ids", f"{field} may hold at most {max_items} ids")
+    out: list[str] = []
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, str) or not item or len(item) > 200 or "/" in item:
+            raise ApiError(400, "invalid_ids", f"{field} must hold non-empty id strings")
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+@dataclass
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+class Router:
+    """Dispatch a functions-framework request by method and path, with CORS and uniform errors.
+
+    Paths may hold `{name}` segments, passed to the handler as keyword arguments. `GET /health` is built in.
+    """
+
+    def __init__(self, name: str, *, origins: Iterable[str] = (), cors_headers: str = "Authorization, Content-Type, If-None-Match"):
+        self.name = name
+        self.origins = frozenset(origins)
+        self.cors_headers = cors_headers
+        self._routes: list[_Route] = []
+        self.route("GET", "/health")(lambda request: {"ok": True, "function": name})
+
+    def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
+        """Register `handler` for `method` `path`."""
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + "/?$"
+
+        def register(handler: Handler) -> Handler:
+            self._routes.append(_Route(method.upper(), re.compile(regex), handler))
+            return handler
+
+        return register
+
+    def _cors(self, request: flask.Request, resp: flask.Response) -> flask.Response:
+        origin = request.headers.get("Origin")
+        if origin and origin in self.origins:
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.headers["Vary"] = "Origin"
+            resp.headers["Access-Control-Expose-Headers"] = "ETag"
+        return resp
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        started = time.monotonic()
+        resp = self._dispatch(request)
+        resp = self._cors(request, resp)
+        log.info("request", function=self.name, method=request.method, path=request.path,
+                 status=resp.status_code, ms=round((time.monotonic() - started) * 1000, 1))
+        return resp
+
+    def _dispatch(self, request: flask.Request) -> flask.Response:
+        path = request.path or "/"
+        matched = [(r, m) for r in self._routes if (m := r.pattern.match(path))]
+        if request.method == "OPTIONS" and matched:
+            resp = flask.Response(status=204)
+            if request.headers.get("Origin") in self.origins:
+                resp.headers["Access-Control-Allow-Methods"] = ", ".join(sorted({r.method for r, _ in matched} | {"OPTIONS"}))
+                resp.headers["Access-Control-Allow-Headers"] = self.cors_headers
+                resp.headers["Access-Control-Max-Age"] = "3600"
+            return resp
+        for route, match in matched:
+            if route.method == request.method or (route.method == "GET" and request.method == "HEAD"):
+                return self._run(route.handler, request, match.groupdict())
+        if matched:
+            allowed = ", ".join(sorted({r.method for r, _ in matched}))
+            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {path}",
+                                  {"Allow": allowed})
+        return error_response(404, "not_found", f"no route for {path}")
+
+    def _run(self, handler: Handler, request: flask.Request, params: dict[str, str]) -> flask.Response:
+        try:
+            result = handler(request, **params)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.headers)
+        except Exception as exc:  # the caller gets a clean 500; the stack goes to the log only
+            log.error("unhandled error", function=self.name, path=request.path, error=type(exc).__name__,
+                      detail=str(exc)[:500], stack=traceback.format_exc()[-4000:])
+            return error_response(500, "internal", "internal error; it has been logged")
+        if isinstance(result, flask.Response):
+            return result
+        if isinstance(result, tuple):
+            body, status = result
+            return json_response(body, status)
+        return json_response(result)

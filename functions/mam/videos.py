@@ -1,0 +1,75 @@
+"""The video record: statuses, the fields stored in Firestore `videos/{id}`, and conversions."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+UPLOADING = "uploading"
+UPLOADED = "uploaded"
+SENDING = "sending"
+VALIDATING = "validating"
+PENDING = "pending"
+QUEUED = "queued"
+INDEXING = "indexing"
+READY = "ready"
+FAILED = "failed"
+
+STATUSES = (UPLOADING, UPLOADED, SENDING, VALIDATING, PENDING, QUEUED, INDEXING, READY, FAILED)
+# Indexing work is under way: a new Index request must not start a second one.
+INDEX_IN_FLIGHT = frozenset({SENDING, VALIDATING, PENDING, QUEUED, INDEXING})
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now (Firestore stores timestamps in UTC)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_video_id() -> str:
+    """A random, URL-safe id; random rather than sequential so Firestore spreads the writes."""
+    return secrets.token_hex(10)
+
+
+@dataclass
+class Video:
+    """One video of the library, as stored in `videos/{id}`."""
+
+    id: str
+    title: str
+    owner: str = ""
+    status: str = UPLOADING
+    status_reason: str | None = None
+    created_at: dt.datetime = field(default_factory=utcnow)
+    updated_at: dt.datetime = field(default_factory=utcnow)
+    source: str = "upload"  # upload | discovered
+    assembly_id: str | None = None
+    b2_original: str | None = None
+    b2_web: str | None = None
+    b2_thumbnail: str | None = None
+    duration: float | None = None
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    tl_task_id: str | None = None
+    tl_video_id: str | None = None
+    index_started_at: dt.datetime | None = None
+    attempts: dict[str, int] = field(default_factory=dict)
+    version: int = 0  # bumped on every write; makes an ETag and guards idempotent transitions
+
+    def to_doc(self) -> dict[str, Any]:
+        """Firestore document fields (the id is the document name, not a field)."""
+        doc = asdict(self)
+        doc.pop("id")
+        return doc
+
+    @classmethod
+    def from_doc(cls, video_id: str, doc: dict[str, Any]) -> "Video":
+        """Build from Firestore fields, ignoring fields this version does not know."""
+        known = {f.name for f in fields(cls)} - {"id"}
+        return cls(id=video_id, **{k: v for k, v in doc.items() if k in known})
+
+    @property
+    def stored_key(self) -> str | None:
+        """The B2 key to play: the web copy if there is one, else the original."""
+        return self.b2_web or self.b2_original

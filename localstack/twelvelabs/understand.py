@@ -1,0 +1,113 @@
+"""Simple, real video understanding for the local Twelve Labs: speech to text (pocketsphinx) and on-screen
+text (tesseract) with timestamps. Runs in worker processes (CPU-bound, keeps the API responsive)."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import subprocess
+import tempfile
+from typing import Any
+
+from . import media
+
+TESSERACT = os.environ.get("TESSERACT", "tesseract")
+FRAME_EVERY = 2.0  # seconds between OCR frames
+MAX_FRAMES = 60
+OCR_MIN_CONF = 55.0
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_decoder = None  # one pocketsphinx decoder per worker process (loading the model takes ~1 s)
+
+
+def analyze(path: str, speech: bool = True, ocr: bool = True) -> dict[str, Any]:
+    """Words with times from speech and on-screen text: {"speech": [...], "ocr": [...], "transcript": [...]}."""
+    out: dict[str, Any] = {"speech": [], "ocr": [], "transcript": []}
+    if speech:
+        out["speech"], out["transcript"] = transcribe(media.speech_pcm(path))
+    if ocr:
+        out["ocr"] = read_text(path)
+    return out
+
+
+def transcribe(pcm: bytes) -> tuple[list[dict], list[dict]]:
+    """(words [{w, s, e}], utterances [{start, end, value}]) of 16 kHz mono s16le `pcm`."""
+    if len(pcm) < media.SPEECH_RATE:  # under half a second: nothing to hear
+        return [], []
+    from pocketsphinx import Segmenter
+
+    global _decoder
+    if _decoder is None:
+        from pocketsphinx import Decoder
+
+        _decoder = Decoder(samprate=media.SPEECH_RATE, loglevel="FATAL")
+    words: list[dict] = []
+    utterances: list[dict] = []
+    frame_s = 0.01  # pocketsphinx segment times are in 10 ms frames
+    # the VAD splits long audio into utterances: recognition degrades on long unsegmented input
+    for seg in Segmenter(sample_rate=media.SPEECH_RATE).segment(io.BytesIO(pcm)):
+        _decoder.start_utt()
+        _decoder.process_raw(seg.pcm, full_utt=True)
+        _decoder.end_utt()
+        said = []
+        for s in _decoder.seg():
+            w = re.sub(r"\(\d+\)$", "", s.word)  # "on(2)" = 2nd pronunciation of "on"
+            if w.startswith(("<", "[")) or w in ("<sil>",):
+                continue
+            start = round(seg.start_time + s.start_frame * frame_s, 2)
+            end = round(seg.start_time + (s.end_frame + 1) * frame_s, 2)
+            words.append({"w": w.lower(), "s": start, "e": end})
+            said.append(w.lower())
+        if said:
+            utterances.append({"start": round(seg.start_time, 2), "end": round(seg.end_time, 2),
+                               "value": " ".join(said)})
+    return words, utterances
+
+
+def read_text(path: str) -> list[dict]:
+    """On-screen words [{w, s, e, text}] from tesseract on frames taken every FRAME_EVERY seconds."""
+    with tempfile.TemporaryDirectory(prefix="tl-ocr-") as tmp:
+        shots = media.frames(path, FRAME_EVERY, tmp, MAX_FRAMES)
+        if not shots:
+            return []
+        listing = os.path.join(tmp, "frames.txt")
+        with open(listing, "w") as fh:
+            fh.write("\n".join(f for _, f in shots) + "\n")
+        try:
+            res = subprocess.run([TESSERACT, listing, "stdout", "--psm", "11", "tsv"],
+                                 capture_output=True, timeout=300, check=False)
+        except subprocess.TimeoutExpired:
+            return []
+    if res.returncode != 0:
+        return []
+    words = []
+    half = FRAME_EVERY / 2
+    for row in csv.DictReader(io.StringIO(res.stdout.decode("utf-8", "replace")), delimiter="\t",
+                              quoting=csv.QUOTE_NONE):
+        try:
+            conf = float(row.get("conf") or -1)
+            page = int(row.get("page_num") or 1) - 1
+        except ValueError:
+            continue
+        text = (row.get("text") or "").strip()
+        if conf < OCR_MIN_CONF or not text or not 0 <= page < len(shots):
+            continue
+        t = shots[page][0]
+        for w in _WORD.findall(text.lower()):
+            if len(w) >= 2 or w.isdigit():
+                words.append({"w": w, "s": round(max(0.0, t - half), 2), "e": round(t + half, 2)})
+    return _merge_repeats(words)
+
+
+def _merge_repeats(words: list[dict]) -> list[dict]:
+    """Join the same word seen on consecutive frames into one longer sighting."""
+    words.sort(key=lambda x: (x["w"], x["s"]))
+    merged: list[dict] = []
+    for w in words:
+        last = merged[-1] if merged else None
+        if last and last["w"] == w["w"] and w["s"] <= last["e"] + 0.01:
+            last["e"] = max(last["e"], w["e"])
+        else:
+            merged.append(dict(w))
+    merged.sort(key=lambda x: (x["s"], x["w"]))
+    return merged

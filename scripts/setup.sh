@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Idempotent set-up of everything the local stack and the tests need: Debian packages, the main virtualenv,
+# the Cloud Tasks emulator's own virtualenv (it pins protobuf<5), and the npm packages. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------------------
+DEBS=(chromium ffmpeg tesseract-ocr espeak-ng)
+missing=()
+for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python: main virtualenv -------------------------------------------------------------------------------
+stamp() { cat "$@" | sha256sum | cut -c1-16; }
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then say "creating .venv"; $PY -m venv .venv; fi
+want=$(stamp requirements-dev.txt functions/mam/requirements.txt)
+if [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages into .venv"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  echo "$want" > .venv/.stamp
+fi
+
+# --- Python: Cloud Tasks emulator in its own virtualenv ----------------------------------------------------
+if [ ! -x .venv-tasks/bin/python ]; then say "creating .venv-tasks"; $PY -m venv .venv-tasks; fi
+want=$(stamp localstack/tasks/requirements.txt)
+if [ "$(cat .venv-tasks/.stamp 2>/dev/null)" != "$want" ]; then
+  say "installing the Cloud Tasks emulator into .venv-tasks"
+  .venv-tasks/bin/pip install -q --disable-pip-version-check -r localstack/tasks/requirements.txt
+  echo "$want" > .venv-tasks/.stamp
+fi
+
+# --- npm: emulators (localstack/) and the front end (frontend/) --------------------------------------------
+for dir in localstack frontend; do
+  [ -f "$dir/package.json" ] || continue
+  want=$(stamp "$dir/package.json" $( [ -f "$dir/package-lock.json" ] && echo "$dir/package-lock.json"))
+  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$dir/node_modules/.stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing npm packages in $dir"
+    (cd "$dir" && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+    echo "$want" > "$dir/node_modules/.stamp"
+  fi
+done
+say "ready"

@@ -1,0 +1,201 @@
+"""Test fixtures: the local stack's emulators (and, on demand, stand-ins and functions) as real processes.
+
+Ports are the manifest's plus an offset (MAM_TEST_PORT_OFFSET, default 1000), so tests never collide with a
+developer's running stack. Services already answering on those ports are reused, which makes re-runs fast.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+from localstack.stack import Service, Stack, is_ready, wait_ready  # noqa: E402
+
+OFFSET = int(os.environ.get("MAM_TEST_PORT_OFFSET", "1000"))
+LOGS = ROOT / ".local" / "test-logs"
+
+
+class Processes:
+    """Starts services once per test session and stops what it started."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, service: Service, extra_env: dict[str, str] | None = None) -> Service:
+        if service.name in self.procs and self.procs[service.name].poll() is None:
+            return service
+        if is_ready(service):  # already running (an earlier run left it, or a shared stack)
+            return service
+        LOGS.mkdir(parents=True, exist_ok=True)
+        log = open(LOGS / f"{service.name}.log", "ab")
+        env = {**os.environ, **self.stack.env(), **service.env, **(extra_env or {})}
+        proc = subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[service.name] = proc
+        wait_ready(service, alive=lambda: proc.poll() is None)
+        return service
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            import signal
+
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    """Port/URL/environment description of the test stack."""
+    state = ROOT / ".local" / "test-stack"
+    state.mkdir(parents=True, exist_ok=True)
+    return Stack(offset=OFFSET, state_dir=state)
+
+
+@pytest.fixture(scope="session")
+def processes(stack: Stack) -> Iterator[Processes]:
+    procs = Processes(stack)
+    yield procs
+    if os.environ.get("MAM_KEEP_STACK") != "1":
+        procs.stop_all()
+
+
+@pytest.fixture(scope="session")
+def stack_env(stack: Stack) -> Iterator[dict[str, str]]:
+    """Put the stack's settings into this test process's environment (and restore afterwards)."""
+    saved = dict(os.environ)
+    os.environ.update(stack.env())
+    from mam import settings, store, tasks
+
+    settings.reset_cache()
+    store.reset_client()
+    tasks.reset_client()
+    yield stack.env()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _by_name(services: list[Service], name: str) -> Service:
+    return next(s for s in services if s.name == name)
+
+
+@pytest.fixture(scope="session")
+def firestore(stack: Stack, processes: Processes, stack_env) -> str:
+    """The Firestore emulator; returns host:port."""
+    processes.start(_by_name(stack.emulators(), "firestore"))
+    return stack_env["FIRESTORE_EMULATOR_HOST"]
+
+
+@pytest.fixture(scope="session")
+def s3(stack: Stack, processes: Processes, stack_env) -> str:
+    """The S3 server holding the bucket (with CORS); returns its endpoint URL."""
+    processes.start(_by_name(stack.emulators(), "s3"))
+    from localstack.bootstrap import ensure_bucket
+
+    ensure_bucket(stack)
+    return stack.url("s3")
+
+
+@pytest.fixture(scope="session")
+def cloud_tasks(stack: Stack, processes: Processes, stack_env) -> str:
+    """The Cloud Tasks emulator with the manifest's queues; returns host:port."""
+    processes.start(_by_name(stack.emulators(), "tasks"))
+    from localstack.bootstrap import ensure_queues
+
+    ensure_queues(stack)
+    return stack_env["CLOUD_TASKS_EMULATOR_HOST"]
+
+
+@pytest.fixture(scope="session")
+def auth_emulator(stack: Stack, processes: Processes, stack_env) -> str:
+    """The Firebase Auth emulator with the demo user; returns its base URL."""
+    processes.start(_by_name(stack.emulators(), "auth"))
+    from localstack.bootstrap import ensure_user
+
+    ensure_user(stack)
+    return stack.url("auth")
+
+
+@pytest.fixture(scope="session")
+def emulators(firestore, s3, cloud_tasks, auth_emulator) -> None:
+    """All four emulators."""
+
+
+@pytest.fixture(scope="session")
+def start_standin(stack: Stack, processes: Processes, stack_env):
+    """Start one of our stand-ins (transloadit, twelvelabs, iconik) by name; returns its base URL."""
+
+    def start(name: str, extra_env: dict[str, str] | None = None) -> str:
+        processes.start(_by_name(stack.standins(), name), extra_env)
+        return stack.url(name)
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def start_function(stack: Stack, processes: Processes, stack_env):
+    """Start a manifest function under functions-framework by name; returns its base URL."""
+
+    def start(name: str, extra_env: dict[str, str] | None = None) -> str:
+        processes.start(_by_name(stack.functions(), name), extra_env)
+        return stack.url(name)
+
+    return start
+
+
+@pytest.fixture
+def clean_firestore(firestore: str, stack: Stack) -> None:
+    """Empty the Firestore emulator before the test."""
+    req = urllib.request.Request(f"http://127.0.0.1:{stack.port('firestore') + 1}/reset", method="POST")
+    urllib.request.urlopen(req, timeout=5).read()
+
+
+def id_token(stack: Stack, email: str, password: str) -> str:
+    """Sign in against the Auth emulator (creating the user if needed) and return a real emulator ID token."""
+    import json
+
+    base = f"{stack.url('auth')}/identitytoolkit.googleapis.com/v1"
+    body = json.dumps({"email": email, "password": password, "returnSecureToken": True}).encode()
+    for endpoint in ("accounts:signInWithPassword", "accounts:signUp"):
+        req = urllib.request.Request(f"{base}/{endpoint}?key=local", data=body, headers={"Content-Type": "application/json"})
+        try:
+            return json.loads(urllib.request.urlopen(req, timeout=10).read())["idToken"]
+        except urllib.error.HTTPError:
+            continue
+    raise RuntimeError(f"could not sign in {email}")
+
+
+@pytest.fixture(scope="session")
+def demo_token(stack: Stack, auth_emulator) -> str:
+    """A real ID token of the demo user (an admin locally)."""
+    from localstack.stack import DEMO_EMAIL, DEMO_PASSWORD
+
+    return id_token(stack, DEMO_EMAIL, DEMO_PASSWORD)
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value (returned) or fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")

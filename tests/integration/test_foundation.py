@@ -1,0 +1,148 @@
+"""Foundation: Firestore, Cloud Tasks and sign-in work end to end against the real local emulators."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import flask
+import pytest
+
+from conftest import ROOT, id_token, wait_for
+
+
+def test_firestore_write_is_read_back_by_a_second_client(firestore, clean_firestore):
+    from google.cloud import firestore as fs
+
+    from mam import store
+    from mam.videos import Video
+
+    video = Video(id=uuid.uuid4().hex, title="Cats on the floor", owner="a@example.com", size=123)
+    assert store.create_video(video) is True
+    assert store.create_video(video) is False  # idempotent: a retried create changes nothing
+
+    other = fs.Client(project=os.environ["GCP_PROJECT"])  # an independent client, as another function would have
+    snap = other.collection("videos").document(video.id).get()
+    assert snap.exists and snap.to_dict()["title"] == "Cats on the floor" and snap.to_dict()["size"] == 123
+
+
+def test_transactional_update_and_batched_read(firestore, clean_firestore):
+    from mam import store
+    from mam.videos import FAILED, Video
+
+    ids = [uuid.uuid4().hex for _ in range(3)]
+    for i in ids:
+        store.create_video(Video(id=i, title=i))
+    after = store.update_video(ids[0], lambda v: setattr(v, "status", FAILED) or True)
+    assert after is not None and after.status == FAILED and after.version == 1
+    unchanged = store.update_video(ids[1], lambda v: False)
+    assert unchanged is not None and unchanged.version == 0
+    assert store.update_video("no-such-video", lambda v: True) is None
+    got = store.get_videos(ids + ["missing"])
+    assert set(got) == set(ids) and got[ids[0]].status == FAILED
+    page, total = store.list_videos(1, 2)
+    assert total == 3 and len(page) == 2
+
+
+def _serve(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "functions_framework", "--source", str(ROOT / "tests/integration/fixtures/task_pair.py"),
+           "--target", entry, "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_task_enqueued_by_one_function_is_delivered_to_another(firestore, cloud_tasks, clean_firestore, stack_env):
+    p_port, c_port = _free_port(), _free_port()
+    env = {**os.environ, "FUNCTION_URL_TASK_CONSUMER": f"http://127.0.0.1:{c_port}"}
+    procs = [_serve("producer", p_port, env), _serve("consumer", c_port, env)]
+    try:
+        for port in (p_port, c_port):
+            wait_for(lambda: _health(port), what=f"function on {port}")
+        marker = uuid.uuid4().hex
+        for _ in range(2):  # the same request twice: the deterministic task name makes it one task
+            req = urllib.request.Request(f"http://127.0.0.1:{p_port}/go", data=json.dumps({"marker": marker}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            assert json.loads(urllib.request.urlopen(req).read())["task"].startswith("t-")
+        from mam import store
+
+        doc = wait_for(lambda: store.client().collection("task_deliveries").document(marker).get().to_dict(),
+                       what="task delivery")
+        assert doc["marker"] == marker and doc["queue"].endswith("/queues/uploads") and doc["task"].startswith("t-")
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(5)
+
+
+def _health(port: int) -> bool:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def protected_app(auth_emulator):
+    from mam import settings
+    from mam.auth import require_user
+    from mam.http import Router
+
+    settings.reset_cache()
+    router = Router("protected")
+
+    @router.route("GET", "/me")
+    def me(request):
+        user = require_user(request, settings.settings("http"))
+        return {"email": user.email, "admin": user.admin}
+
+    app = flask.Flask("protected")
+    app.add_url_rule("/<path:p>", "any", lambda p: router(flask.request), methods=["GET"])
+    return app.test_client()
+
+
+def test_id_token_route_rejects_missing_and_forged_tokens(protected_app, stack):
+    missing = protected_app.get("/me")
+    assert missing.status_code == 401 and missing.json["error"]["code"] == "sign_in_required"
+    assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    garbage = protected_app.get("/me", headers={"Authorization": "Bearer not-a-token"})
+    assert garbage.status_code == 401 and garbage.json["error"]["code"] == "invalid_token"
+    # A well-formed but forged token: real-looking claims for a user the Auth service never issued.
+    import base64
+
+    def b64(d: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    forged = ".".join([b64({"alg": "none", "typ": "JWT"}), b64({
+        "iss": f"https://securetoken.google.com/{os.environ['GCP_PROJECT']}", "aud": os.environ["GCP_PROJECT"],
+        "auth_time": now, "iat": now, "exp": now + 3600, "sub": "intruder", "user_id": "intruder",
+        "email": "demo@example.com"}), ""])
+    resp = protected_app.get("/me", headers={"Authorization": f"Bearer {forged}"})
+    assert resp.status_code == 401
+    # A token of the right user but for another project is rejected too.
+    token = id_token(stack, "someone@example.com", "pass-word-1")
+    header, payload, sig = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["aud"] = "another-project"
+    resp = protected_app.get("/me", headers={"Authorization": f"Bearer {header}.{b64(claims)}.{sig}"})
+    assert resp.status_code == 401
+
+
+def test_id_token_route_accepts_a_real_emulator_token(protected_app, stack, demo_token):
+    resp = protected_app.get("/me", headers={"Authorization": f"Bearer {demo_token}"})
+    assert resp.status_code == 200, resp.json
+    assert resp.json == {"email": "demo@example.com", "admin": True}
+    other = id_token(stack, "viewer@example.com", "pass-word-2")
+    resp = protected_app.get("/me", headers={"Authorization": f"Bearer {other}"})
+    assert resp.status_code == 200 and resp.json == {"email": "viewer@example.com", "admin": False}
