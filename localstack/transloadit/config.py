@@ -66,13 +66,13 @@ class Settings:
     # Also notify when an assembly ends in an error or is canceled (the contract says: handle both).
     notify_on_error: bool = True
     # Server-Sent Events at websocket_url: off = answer 204 so Uppy keeps polling (see README).
-    sse: bool = False
+    sse: bool = True
     # Seconds an unfinished assembly may sit without upload activity before it fails with ASSEMBLY_EXPIRED.
     upload_expiry: float = 6 * 3600.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         """Read TRANSLOADIT_STANDIN_* (and the shared local S3 variables) from the environment."""
         p = "TRANSLOADIT_STANDIN_"
         d = cls()

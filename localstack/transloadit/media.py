@@ -19,7 +19,7 @@ class MediaError(Exception):
 def run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
     """Run a media tool with a deadline; raise MediaError with the stderr tail on failure."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"{cmd[0]} timed out after {timeout:.0f}s") from exc
     except FileNotFoundError as exc:

@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 UPLOADING = "ASSEMBLY_UPLOADING"
@@ -33,7 +33,7 @@ def new_id() -> str:
 
 def tl_date(ts: float | None = None) -> str:
     """TransloadIt's date format in status JSON: "2023/12/20 16:36:27 GMT"."""
-    dt = datetime.fromtimestamp(ts if ts is not None else time.time(), tz=timezone.utc)
+    dt = datetime.fromtimestamp(ts if ts is not None else time.time(), tz=UTC)
     return dt.strftime("%Y/%m/%d %H:%M:%S GMT")
 
 

@@ -8,8 +8,9 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from . import media
@@ -69,7 +70,7 @@ RobotFn = Callable[[RobotContext, str, dict[str, Any], list[Input]], list[FileRe
 
 
 def md5_of(path: str) -> str:
-    h = hashlib.md5()  # noqa: S324 - TransloadIt reports md5 hashes; not used for security
+    h = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
@@ -323,7 +324,7 @@ def backblaze_store(ctx: RobotContext, step: str, params: dict[str, Any], inputs
         started = time.time()
         try:
             ctx.s3().upload_file(src.path, bucket, key, ExtraArgs=extra)
-        except Exception as exc:  # noqa: BLE001 - any storage failure becomes the robot's error
+        except Exception as exc:
             code = "BACKBLAZE_STORE_ACCESS_DENIED" if "AccessDenied" in str(exc) else "BACKBLAZE_STORE_FAILURE"
             raise RobotError(code, f"Could not store {src.name} in bucket {bucket}", type(exc).__name__) from exc
         url = object_url(ctx.settings, bucket, key)

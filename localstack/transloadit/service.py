@@ -11,13 +11,23 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from . import media, notify, signing
 from .config import Settings
-from .model import CANCELED, COMPLETED, EXECUTING, UPLOADING, Assembly, FileRecord, Registry, TusUpload, new_id
+from .model import (
+    CANCELED,
+    COMPLETED,
+    EXECUTING,
+    UPLOADING,
+    Assembly,
+    FileRecord,
+    Registry,
+    TusUpload,
+    new_id,
+)
 from .robots import ROBOTS, RobotContext, RobotError, md5_of, validate_step
 
 log = logging.getLogger("transloadit.standin")
@@ -151,7 +161,7 @@ class Service:
         expires = signing.parse_expires(auth["expires"])
         if expires is None:
             raise ApiError("INVALID_AUTH_EXPIRES_PARAMETER", "params.auth.expires is not a valid date.", 401)
-        if expires <= datetime.now(timezone.utc):
+        if expires <= datetime.now(UTC):
             raise ApiError("AUTH_EXPIRED", "The signature has expired (params.auth.expires is in the past).", 401)
         return params
 
@@ -376,11 +386,11 @@ class Service:
 
     def _expire_if_stale(self, assembly: Assembly) -> bool:
         """An assembly left uploading with no activity for `upload_expiry` fails with ASSEMBLY_EXPIRED (lock held)."""
-        if assembly.ok == UPLOADING and not assembly.started and not assembly.error:
-            if time.time() - assembly.last_activity > self.settings.upload_expiry:
-                assembly.fail("ASSEMBLY_EXPIRED", "The assembly expired before all files were uploaded.")
-                self.notifier.submit(self._finish_background, assembly)
-                return True
+        stale = time.time() - assembly.last_activity > self.settings.upload_expiry
+        if assembly.ok == UPLOADING and not assembly.started and not assembly.error and stale:
+            assembly.fail("ASSEMBLY_EXPIRED", "The assembly expired before all files were uploaded.")
+            self.notifier.submit(self._finish_background, assembly)
+            return True
         return False
 
     def refresh(self, assembly: Assembly) -> None:
@@ -458,7 +468,7 @@ class Service:
                 if not assembly.terminal:
                     assembly.fail(exc.code, exc.message, exc.reason, getattr(exc, "step", None))
             jlog("WARNING", "assembly failed", assembly_id=assembly.id, error=exc.code)
-        except Exception as exc:  # noqa: BLE001 - a bug in the stand-in still ends the assembly
+        except Exception as exc:
             log.exception("stand-in bug while running assembly %s", assembly.id)
             with assembly.lock:
                 if not assembly.terminal:

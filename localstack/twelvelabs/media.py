@@ -98,3 +98,11 @@ def speech_pcm(path: str) -> bytes:
     res = _run([FFMPEG, "-nostdin", "-v", "error", "-i", path, "-filter_complex", graph,
                 "-ac", "1", "-ar", str(SPEECH_RATE), "-f", "s16le", "-"], 600)
     return res.stdout if res.returncode == 0 else b""
+
+
+def hls(path: str, out_dir: str) -> bool:
+    """Remux `path` into an HLS VOD playlist `out_dir/index.m3u8` (+ .ts segments) without re-encoding."""
+    res = _run([FFMPEG, "-nostdin", "-v", "error", "-y", "-i", path, "-c", "copy", "-f", "hls", "-hls_time", "4",
+                "-hls_playlist_type", "vod", "-hls_segment_filename", os.path.join(out_dir, "seg%04d.ts"),
+                os.path.join(out_dir, "index.m3u8")], 300)
+    return res.returncode == 0

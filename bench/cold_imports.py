@@ -1,0 +1,58 @@
+"""Cold import time of every function in the manifest: a fresh interpreter imports its main.py, as on a cold start.
+
+Usage: .venv/bin/python bench/cold_imports.py [--runs 5]
+Prints the median and best of N runs per function (the local stack's settings, no emulator needed: imports only).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+from localstack.stack import Stack, manifest  # noqa: E402
+
+PROBE = """
+import importlib.util, sys, time
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("main", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+getattr(module, sys.argv[2])
+print(f"{(time.perf_counter() - t0) * 1000:.1f} {len(sys.modules)}")
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    env = {**os.environ, **Stack().env()}
+    print(f"{'function':<20} {'median ms':>10} {'best ms':>9} {'modules':>8}")
+    for f in manifest()["functions"]:
+        main_py = ROOT / "functions" / f["source"] / "main.py"
+        if not main_py.exists():
+            print(f"{f['name']:<20} {'missing':>10}")
+            continue
+        times, mods = [], 0
+        for _ in range(args.runs):
+            out = subprocess.run([sys.executable, "-c", PROBE, str(main_py), f["entry_point"]], env=env,
+                                 capture_output=True, text=True, timeout=120)
+            if out.returncode != 0:
+                print(f"{f['name']:<20} import failed: {out.stderr.strip().splitlines()[-1:]}")
+                break
+            ms, mods_s = out.stdout.split()
+            times.append(float(ms))
+            mods = int(mods_s)
+        else:
+            print(f"{f['name']:<20} {statistics.median(times):>10.1f} {min(times):>9.1f} {mods:>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+/** Search results (videos ranked, with their clip counts, paged by token) and the result page that plays clips. */
+import { app, canRead, showPage } from '../app'
+import { searchVideos, type Clip, type SearchPage, type SearchResult } from '../api'
+import { h, icon, ICONS, replace } from '../dom'
+import { clock, isoDuration, plural } from '../format'
+import { go, href, type RouteContext } from '../router'
+import { emptyState, errorBox, loading, pageHeader, pager, statusBadge, thumbnail } from '../ui/components'
+import { announce } from '../ui/feedback'
+import { backLink, player } from './video'
+import { signInPrompt } from './signin'
+
+const DEFAULT_OPTIONS = 'visual,audio'
+
+/** Pages already fetched, so opening a result and coming back does not search again. */
+const cache = new Map<string, SearchPage>()
+/** Tokens of the pages seen per query: tokens[n-1] opens page n (page 1 has none). */
+const tokenTrail = new Map<string, (string | null)[]>()
+
+const cacheKey = (q: string, options: string, token: string | null) => `${options}\u0000${token ?? ''}\u0000${q}`
+
+async function fetchPage(q: string, options: string, token: string | null, signal: AbortSignal): Promise<SearchPage> {
+  const key = cacheKey(q, options, token)
+  const hit = cache.get(key)
+  if (hit) return hit
+  const page = await searchVideos(q, options, token, signal)
+  cache.set(key, page)
+  if (cache.size > 30) cache.delete(cache.keys().next().value as string)
+  return page
+}
+
+function optionsFrom(query: URLSearchParams): string {
+  const raw = (query.get('options') ?? DEFAULT_OPTIONS).split(',').filter((o) => o === 'visual' || o === 'audio')
+  return raw.length ? raw.join(',') : DEFAULT_OPTIONS
+}
+
+export async function renderSearch(ctx: RouteContext): Promise<void> {
+  if (!canRead()) { showPage('Sign in', signInPrompt('Sign in to search the library.')); return }
+  const q = (ctx.query.get('q') ?? '').trim()
+  const options = optionsFrom(ctx.query)
+  const token = ctx.query.get('page_token')
+  const pageNo = Math.max(1, Number.parseInt(ctx.query.get('p') ?? '1', 10) || 1)
+
+  // Where to search: visual (what is seen, on-screen text) and audio (speech, sounds). At least one stays on.
+  const optionBox = (value: string, label: string) => {
+    const input = h('input', { type: 'checkbox', value, checked: options.split(',').includes(value), 'data-testid': `search-option-${value}` })
+    input.addEventListener('change', () => {
+      const chosen = [...filters.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value)
+      if (!chosen.length) { input.checked = true; announce('At least one kind of search must stay on.'); return }
+      go('/search', { q, options: chosen.join(',') })
+    })
+    return h('label', { class: 'check small' }, input, h('span', null, label))
+  }
+  const filters = h('fieldset', { class: 'search-options', 'data-testid': 'search-options' },
+    h('legend', { class: 'sr-only' }, 'Search in'),
+    h('span', { class: 'muted', 'aria-hidden': 'true' }, 'Search in:'),
+    optionBox('visual', 'Visuals'), optionBox('audio', 'Speech and sound'))
+
+  const body = h('div', { class: 'search-body' })
+  showPage(q ? `“${q}”` : 'Search',
+    pageHeader(q ? `Results for “${q}”` : 'Search'),
+    q ? filters : null,
+    body,
+  )
+  if (!q) {
+    replace(body, emptyState('Search the library', 'Describe what you are looking for, e.g. “cats playing on the floor”, in the search box above.', null, 'search-empty'))
+    return
+  }
+
+  replace(body, loading('Searching…'))
+  let page: SearchPage
+  try {
+    page = await fetchPage(q, options, token, ctx.signal)
+  } catch (err) {
+    if (ctx.signal.aborted) return
+    replace(body, errorBox((err as Error).message, () => void renderSearch(ctx)))
+    return
+  }
+  if (ctx.signal.aborted) return
+
+  const trailKey = `${options}\u0000${q}`
+  const trail = tokenTrail.get(trailKey) ?? [null]
+  trail[pageNo - 1] = token
+  tokenTrail.set(trailKey, trail)
+
+  if (!page.results.length) {
+    replace(body, emptyState(pageNo > 1 ? 'No more results' : 'No matching videos',
+      pageNo > 1 ? 'That was the last page.' : 'Try other words, or check that your videos have been indexed (status Ready).',
+      h('a', { class: 'button', href: href('/') }, 'Go to the library'), 'search-empty'))
+    announce('No results.')
+    return
+  }
+
+  const list = h('ol', { class: 'results', 'data-testid': 'search-results', start: String((pageNo - 1) * 10 + 1) })
+  for (const r of page.results) list.append(resultTile(r, q, options, token, pageNo))
+  const prevToken = pageNo > 1 ? trail[pageNo - 2] : undefined
+  replace(body,
+    h('p', { class: 'muted', 'data-testid': 'search-count' }, `${plural(page.results.length, 'video')} on this page`),
+    list,
+    pageNo > 1 || page.next_page_token
+      ? pager({
+          label: 'Result pages',
+          info: `Page ${pageNo}`,
+          prev: {
+            href: pageNo > 1 ? href('/search', { q, options, page_token: prevToken ?? null, p: pageNo - 1 }) : undefined,
+            disabled: pageNo <= 1 || prevToken === undefined,
+          },
+          next: {
+            href: page.next_page_token ? href('/search', { q, options, page_token: page.next_page_token, p: pageNo + 1 }) : undefined,
+            disabled: !page.next_page_token,
+          },
+        })
+      : null,
+  )
+  announce(`${plural(page.results.length, 'matching video')}.`)
+}
+
+function resultTile(r: SearchResult, q: string, options: string, token: string | null, pageNo: number): HTMLElement {
+  const link = href(`/search/${encodeURIComponent(r.video.id)}`, { q, options, page_token: token, p: pageNo })
+  const clips = [...r.clips].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+  return h('li', { class: 'result', 'data-testid': 'search-result', 'data-video-id': r.video.id },
+    h('a', { class: 'result-thumb', href: link, tabindex: '-1', 'aria-hidden': 'true' },
+      thumbnail(clips[0]?.thumbnail_url ?? r.video.thumbnail_url)),
+    h('div', { class: 'result-body' },
+      h('h2', { class: 'tile-title' }, h('a', { href: link, 'data-testid': 'result-title' }, r.video.title || 'Untitled')),
+      h('p', { class: 'tile-meta' },
+        h('span', { class: 'clip-count', 'data-testid': 'clip-count', 'data-count': r.clips.length }, plural(r.clips.length, 'matching clip')),
+        r.video.duration != null ? [h('span', { 'aria-hidden': 'true' }, ' · '), `${clock(r.video.duration)} long`] : null),
+      h('p', { class: 'clip-chips' },
+        ...clips.slice(0, 4).map((c) => h('span', { class: 'chip' }, `${clock(c.start)}–${clock(c.end)}`)),
+        clips.length > 4 ? h('span', { class: 'chip muted' }, `+${clips.length - 4} more`) : null),
+    ),
+  )
+}
+
+/** Result page: the video with its matching clips; choosing a clip plays it from its start and stops at its end. */
+export async function renderResult(ctx: RouteContext): Promise<void> {
+  if (!canRead()) { showPage('Sign in', signInPrompt('Sign in to watch search results.')); return }
+  const id = ctx.params.id
+  const q = (ctx.query.get('q') ?? '').trim()
+  const options = optionsFrom(ctx.query)
+  const token = ctx.query.get('page_token')
+  const pageNo = ctx.query.get('p')
+  const back = href('/search', { q, options, page_token: token, p: pageNo })
+  const body = h('div', { class: 'result-page', 'data-testid': 'result-page', 'data-video-id': id }, loading('Loading result…'))
+  showPage('Result', backLink(back, q ? `Results for “${q}”` : 'Search'), body)
+
+  let result: SearchResult | undefined
+  try {
+    const page = q ? await fetchPage(q, options, token, ctx.signal) : null
+    result = page?.results.find((r) => r.video.id === id)
+  } catch (err) {
+    if (ctx.signal.aborted) return
+    replace(body, errorBox((err as Error).message, () => void renderResult(ctx)))
+    return
+  }
+  if (ctx.signal.aborted) return
+  if (!result) {
+    replace(body, emptyState('This result is no longer available', 'Search again, or open the video itself.',
+      h('a', { class: 'button', href: href(`/videos/${encodeURIComponent(id)}`) }, 'Open the video'), 'result-missing'))
+    return
+  }
+
+  const v = result.video
+  document.title = `${v.title} · “${q}”`
+  const video = player(v)
+  const clips = [...result.clips].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+  const nowPlaying = h('p', { class: 'now-playing', 'aria-live': 'polite', 'data-testid': 'now-playing' })
+  let active: { clip: Clip; button: HTMLButtonElement } | null = null
+  let raf = 0
+
+  // Stop at the clip's end: a frame-accurate check while playing (timeupdate alone fires only every ~250 ms).
+  const watchEnd = () => {
+    cancelAnimationFrame(raf)
+    const step = () => {
+      if (!active || video.paused) return
+      if (video.currentTime >= active.clip.end) {
+        video.pause()
+        video.currentTime = active.clip.end
+        nowPlaying.textContent = `Clip ${clock(active.clip.start)}–${clock(active.clip.end)} finished.`
+        return
+      }
+      raf = requestAnimationFrame(step)
+    }
+    raf = requestAnimationFrame(step)
+  }
+  video.addEventListener('play', () => {
+    // Pressing play at (or past) the end of the chosen clip replays that clip.
+    if (active && (video.currentTime >= active.clip.end - 0.05 || video.currentTime < active.clip.start - 0.5)) {
+      video.currentTime = active.clip.start
+    }
+    watchEnd()
+  })
+  video.addEventListener('seeked', () => {
+    // A seek outside the chosen clip means free viewing: stop enforcing its end.
+    if (active && (video.currentTime < active.clip.start - 0.5 || video.currentTime > active.clip.end + 0.5)) select(null)
+  })
+  ctx.signal.addEventListener('abort', () => { cancelAnimationFrame(raf); video.pause(); video.removeAttribute('src'); video.load() })
+
+  const select = (next: { clip: Clip; button: HTMLButtonElement } | null) => {
+    active?.button.removeAttribute('aria-current')
+    active?.button.closest('li')?.classList.remove('active')
+    active = next
+    if (next) {
+      next.button.setAttribute('aria-current', 'true')
+      next.button.closest('li')?.classList.add('active')
+      video.dataset.clipStart = String(next.clip.start)
+      video.dataset.clipEnd = String(next.clip.end)
+    } else {
+      delete video.dataset.clipStart
+      delete video.dataset.clipEnd
+    }
+  }
+
+  const playClip = (clip: Clip, button: HTMLButtonElement, autoplay = true) => {
+    select({ clip, button })
+    const cue = () => {
+      video.currentTime = clip.start
+      nowPlaying.textContent = `Playing clip ${clock(clip.start)} to ${clock(clip.end)}.`
+      if (autoplay) void video.play().catch(() => { nowPlaying.textContent = 'Press play to start the clip.' })
+    }
+    if (video.readyState >= 1) cue()
+    else video.addEventListener('loadedmetadata', cue, { once: true })
+  }
+
+  const list = h('ol', { class: 'clip-list', 'data-testid': 'clip-list', 'aria-label': 'Matching clips' })
+  clips.forEach((clip, i) => {
+    const button = h('button', {
+      type: 'button', class: 'clip', 'data-testid': 'clip-item', 'data-start': clip.start, 'data-end': clip.end,
+      'aria-label': `Play clip ${i + 1}, from ${clock(clip.start)} to ${clock(clip.end)}`,
+    },
+      h('span', { class: 'clip-thumb' }, clip.thumbnail_url ? h('img', { src: clip.thumbnail_url, alt: '', loading: 'lazy' }) : icon(ICONS.play)),
+      h('span', { class: 'clip-time', 'data-testid': 'clip-time' },
+        h('time', { datetime: isoDuration(clip.start) }, clock(clip.start)), ' – ',
+        h('time', { datetime: isoDuration(clip.end) }, clock(clip.end))),
+      h('span', { class: 'clip-len muted' }, `${Math.max(0, Math.round(clip.end - clip.start))} s`),
+    )
+    button.addEventListener('click', () => playClip(clip, button))
+    list.append(h('li', null, button))
+  })
+
+  replace(body,
+    h('div', { class: 'page-header' },
+      h('h1', { class: 'page-title', tabindex: '-1', 'data-page-heading': 'true', 'data-testid': 'video-title' }, v.title || 'Untitled'),
+      h('div', { class: 'video-badge' }, statusBadge(v.status, v.status_reason, 'video-status'))),
+    h('div', { class: 'video-layout' },
+      h('div', { class: 'video-stage' },
+        v.playback_url ? video : h('div', { class: 'stage' }, h('p', { class: 'muted' }, 'This video has no playable file.')),
+        nowPlaying),
+      h('aside', { class: 'video-side card' },
+        h('h2', { class: 'side-title' }, `${plural(clips.length, 'matching clip')}`),
+        clips.length ? list : h('p', { class: 'muted' }, 'No clips.'),
+        h('a', { class: 'button subtle', href: href(`/videos/${encodeURIComponent(v.id)}`), 'data-testid': 'open-video' }, 'Open video page')),
+    ),
+  )
+  // The heading arrived after showPage: move focus to it unless the person already moved on.
+  if (document.activeElement === app.main) (body.querySelector('[data-page-heading]') as HTMLElement | null)?.focus()
+  // Cue the best clip without playing (autoplay with sound is blocked anyway); one press plays it.
+  const first = list.querySelector<HTMLButtonElement>('[data-testid="clip-item"]')
+  if (first && clips[0]) playClip(clips[0], first, false)
+}

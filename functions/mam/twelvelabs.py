@@ -1,0 +1,440 @@
+"""The one adapter for Twelve Labs (API v1.3 through the official `twelvelabs` SDK 1.3.x).
+
+Everything else in the product talks to Twelve Labs through `TwelveLabsClient` and sees only the small records
+and errors below, never SDK types. SDK quirks it absorbs (see shared/contracts/twelvelabs.md):
+- exception classes differ per endpoint, a 429 may have an empty body: errors are mapped on the status code;
+- SDK retries are off and broken for multipart calls: callers retry through Cloud Tasks with backoff instead,
+  honouring `TwelveLabsError.retry_after`;
+- search pagers silently stop on an expired token: pages are fetched one at a time with `search_page`;
+- a failed task's `error_reason` is not modelled by the SDK: it is read from the extra fields.
+Webhook signatures (`TL-Signature: t=<unix>,v1=<hex>`) are verified here too, without importing the SDK.
+
+The SDK import costs about a second, so it happens on first use, never at module import.
+"""
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+# Index created when missing: Marengo for search over what is seen and heard, with thumbnails.
+INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
+INDEX_ADDONS = ["thumbnail"]
+# Our search options -> Twelve Labs search_options. On Marengo 3.0 `audio` is non-speech sound and
+# `transcription` is speech; people who tick "audio" mean both.
+SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("audio", "transcription")}
+TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+class TwelveLabsError(Exception):
+    """A Twelve Labs call failed. `status` is the HTTP status (0: no answer), `code` Twelve Labs' error code,
+    `retryable` says whether trying again later can help, `retry_after` the seconds the service asked for."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int = 0, code: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.message, self.status, self.code, self.retry_after = message, status, code, retry_after
+
+
+class RateLimited(TwelveLabsError):
+    """429: too many requests (wait `retry_after` when given)."""
+
+    retryable = True
+
+
+class Unavailable(TwelveLabsError):
+    """5xx, time-out or no connection: try again later."""
+
+    retryable = True
+
+
+class NotFound(TwelveLabsError):
+    """The index, task or video does not exist (404, or 400 resource_not_exist)."""
+
+
+class Rejected(TwelveLabsError):
+    """Any other 4xx: the request itself is wrong (bad URL, bad filter, invalid key...)."""
+
+
+class TokenExpired(Rejected):
+    """A search page token expired or the index changed under it: run the search again."""
+
+
+class WebhookSignatureError(Exception):
+    """A webhook failed verification; `reason` is safe to return and to log (it never holds the secret)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---- records -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskInfo:
+    """A video indexing task."""
+
+    id: str
+    status: str
+    video_id: str | None
+    index_id: str | None
+    error: str | None = None          # readable reason when failed
+    error_code: str | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    filename: str | None = None
+    thumbnail_urls: tuple[str, ...] = ()
+    updated_at: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("ready", "failed")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One matching segment of a video, in seconds."""
+
+    video_id: str
+    start: float
+    end: float
+    rank: int | None
+    score: float | None = None
+    thumbnail_url: str | None = None  # expires after an hour: never store it
+    transcription: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A video of a search result (group_by=video) with its clips; `user_metadata` as set at indexing."""
+
+    video_id: str
+    clips: tuple[Clip, ...]
+    user_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: tuple[SearchHit, ...]
+    next_page_token: str | None
+    total_results: int | None
+    page_expires_at: str | None
+
+
+@dataclass(frozen=True)
+class IndexVideo:
+    """A video in the index."""
+
+    id: str
+    duration: float | None
+    filename: str | None
+    width: int | None
+    height: int | None
+    size: int | None
+    user_metadata: dict[str, Any]
+    thumbnail_urls: tuple[str, ...] = ()
+    hls_url: str | None = None
+
+
+# ---- error mapping -----------------------------------------------------------------------------------------
+def parse_retry_after(headers: dict[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After / retry-after-ms / X-Ratelimit-Reset (epoch), if any (capped at 1 h)."""
+    if not headers:
+        return None
+    h = {k.lower(): v for k, v in headers.items()}
+    now = time.time() if now is None else now
+    value: float | None = None
+    try:
+        if h.get("retry-after-ms"):
+            value = float(h["retry-after-ms"]) / 1000
+        elif h.get("retry-after"):
+            raw = h["retry-after"].strip()
+            if raw.replace(".", "", 1).isdigit():
+                value = float(raw)
+            else:
+                parsed = email.utils.parsedate_to_datetime(raw)
+                value = parsed.timestamp() - now
+        elif h.get("x-ratelimit-reset"):
+            value = float(h["x-ratelimit-reset"]) - now
+    except (TypeError, ValueError, IndexError):
+        return None
+    if value is None:
+        return None
+    return max(0.0, min(value, 3600.0))
+
+
+def map_error(exc: BaseException) -> TwelveLabsError:
+    """Turn an SDK/httpx exception into one of our TwelveLabsError classes (status code first, never class)."""
+    if isinstance(exc, TwelveLabsError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    if status is None:  # httpx transport errors, time-outs, broken JSON
+        return Unavailable(f"Twelve Labs did not answer ({type(exc).__name__})")
+    body = getattr(exc, "body", None)
+    code, message = "", ""
+    if isinstance(body, dict):
+        inner = body.get("error") if isinstance(body.get("error"), dict) else body
+        code, message = str(inner.get("code") or ""), str(inner.get("message") or "")
+    elif isinstance(body, str):
+        message = body[:300]
+    headers = getattr(exc, "headers", None) or {}
+    text = message or f"HTTP {status}"
+    if status == 429:
+        return RateLimited(f"Twelve Labs rate limit: {text}", status=429, code=code or "too_many_requests",
+                           retry_after=parse_retry_after(headers))
+    if status >= 500 or status in (408, 409):
+        return Unavailable(f"Twelve Labs is unavailable: {text}", status=status, code=code,
+                           retry_after=parse_retry_after(headers))
+    if status == 404 or code == "resource_not_exist":
+        return NotFound(text, status=status, code=code or "resource_not_exist")
+    if code == "search_page_token_expired":
+        return TokenExpired(text, status=status, code=code)
+    return Rejected(text, status=status, code=code)
+
+
+def _reason(raw: Any) -> tuple[str | None, str | None]:
+    """(message, code) of a failed task's `error_reason` (shape unconfirmed: a string or {code, message})."""
+    if raw is None:
+        return None, None
+    if isinstance(raw, dict):
+        msg = raw.get("message") or raw.get("detail") or raw.get("code")
+        return (str(msg) if msg else None), (str(raw["code"]) if raw.get("code") else None)
+    return str(raw), None
+
+
+# ---- the client ----------------------------------------------------------------------------------------------
+class TwelveLabsClient:
+    """Twelve Labs calls used by the product. One per process (see `client_for`); thread-safe."""
+
+    def __init__(self, api_key: str, base_url: str, index_name: str, timeout: float = 20.0):
+        self._api_key, self.base_url, self.index_name, self.timeout = api_key, base_url.rstrip("/"), index_name, timeout
+        self._sdk = None
+        self._index_id: str | None = None
+        self._lock = threading.Lock()
+        self.calls = 0  # API requests made (for benchmarks and logs)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"TwelveLabsClient(base_url={self.base_url!r}, index_name={self.index_name!r})"
+
+    def _client(self):
+        with self._lock:
+            if self._sdk is None:
+                # BaseClient rather than the TwelveLabs wrapper: the wrapper silently replaces base_url with the
+                # TWELVELABS_BASE_URL environment variable; we want exactly the configured URL.
+                from twelvelabs.base_client import BaseClient
+
+                self._sdk = BaseClient(api_key=self._api_key, base_url=self.base_url, timeout=self.timeout)
+            return self._sdk
+
+    def _call(self, fn, *args, **kwargs):
+        self.calls += 1
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure leaves as one of our error classes
+            raise map_error(exc) from None
+
+    # -- index --
+    def ensure_index(self) -> str:
+        """Id of the index named `index_name`, created (Marengo, visual+audio, thumbnails) if missing. Cached."""
+        if self._index_id:
+            return self._index_id
+        sdk = self._client()
+        found = self._find_index(sdk)
+        if found is None:
+            try:
+                found = self._call(sdk.indexes.create, index_name=self.index_name, models=INDEX_MODELS,
+                                   addons=INDEX_ADDONS).id
+            except Rejected as exc:
+                if exc.code != "index_name_already_exists":  # lost a race with another instance: fine
+                    raise
+                found = self._find_index(sdk)
+                if found is None:
+                    raise
+        self._index_id = found
+        return found
+
+    def _find_index(self, sdk) -> str | None:
+        pager = self._call(sdk.indexes.list, index_name=self.index_name, page_limit=50)
+        for idx in pager.items or []:  # one page; the filter may be a partial match, so compare exactly
+            if idx.index_name == self.index_name:
+                return idx.id
+        return None
+
+    def forget_index(self) -> None:
+        """Drop the cached index id (after NotFound: the index was deleted or expired)."""
+        self._index_id = None
+
+    # -- tasks --
+    def create_task(self, video_url: str, user_metadata: dict[str, Any] | None = None) -> tuple[str, str | None]:
+        """Start indexing the media at `video_url` (a raw file URL, e.g. presigned); returns (task_id, video_id)."""
+        index_id = self.ensure_index()
+        sdk = self._client()
+        kwargs: dict[str, Any] = {"index_id": index_id, "video_url": video_url, "enable_video_stream": True}
+        if user_metadata:
+            kwargs["user_metadata"] = json.dumps(user_metadata, separators=(",", ":"))
+        created = self._call(sdk.tasks.create, **kwargs)
+        if not created.id:
+            raise Unavailable("Twelve Labs returned no task id")
+        return created.id, created.video_id
+
+    def retrieve_task(self, task_id: str) -> TaskInfo:
+        """The task's current status (and thumbnails once ready)."""
+        return _task_info(self._call(self._client().tasks.retrieve, task_id))
+
+    def list_tasks(self, statuses: Iterable[str] = (), page: int = 1, page_limit: int = 50) -> list[TaskInfo]:
+        """One page of the index's tasks, newest first (no auto-paging: the SDK pager always overshoots)."""
+        pager = self._call(self._client().tasks.list, index_id=self.ensure_index(), page=page,
+                           page_limit=page_limit, status=list(statuses) or None)
+        return [_task_info(t) for t in pager.items or []]
+
+    # -- search --
+    def search(self, query: str, options: Iterable[str] = ("visual", "audio"), page_limit: int = 10,
+               filter: dict[str, Any] | None = None, operator: str = "or") -> SearchPage:
+        """First page of a text search grouped by video (with user_metadata, e.g. our record id)."""
+        tl_options: list[str] = []
+        for opt in options:
+            if opt not in SEARCH_OPTIONS:
+                raise ValueError(f"unknown search option {opt!r}")
+            tl_options += [o for o in SEARCH_OPTIONS[opt] if o not in tl_options]
+        kwargs: dict[str, Any] = {"index_id": self.ensure_index(), "query_text": query,
+                                  "search_options": tl_options, "group_by": "video", "operator": operator,
+                                  "page_limit": max(1, min(int(page_limit), 50)), "include_user_metadata": True}
+        if filter:
+            kwargs["filter"] = json.dumps(filter, separators=(",", ":"))
+        return _search_page(self._call(self._client().search.create, **kwargs))
+
+    def search_page(self, page_token: str) -> SearchPage:
+        """A later page; raises TokenExpired when the token expired or the index changed (search again)."""
+        return _search_page(self._call(self._client().search.retrieve, page_token, include_user_metadata=True))
+
+    # -- videos in the index --
+    def get_video(self, video_id: str) -> IndexVideo | None:
+        """A video of the index, or None when it is not there."""
+        try:
+            v = self._call(self._client().indexes.videos.retrieve, self.ensure_index(), video_id)
+        except NotFound:
+            return None
+        sm = v.system_metadata
+        hls = getattr(v, "hls", None)
+        return IndexVideo(id=v.id or video_id, duration=_num(sm, "duration"), filename=getattr(sm, "filename", None),
+                          width=_int(sm, "width"), height=_int(sm, "height"), size=_int(sm, "size"),
+                          user_metadata=dict(v.user_metadata or {}),
+                          thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()),
+                          hls_url=getattr(hls, "video_url", None))
+
+    def delete_video(self, video_id: str) -> bool:
+        """Remove a video from the index; False when it was already gone (deleting is idempotent)."""
+        try:
+            self._call(self._client().indexes.videos.delete, self.ensure_index(), video_id)
+            return True
+        except NotFound:
+            return False
+
+
+def _num(obj: Any, name: str) -> float | None:
+    v = getattr(obj, name, None) if obj is not None else None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def _int(obj: Any, name: str) -> int | None:
+    v = _num(obj, name)
+    return int(v) if v is not None else None
+
+
+def _task_info(t: Any) -> TaskInfo:
+    sm = getattr(t, "system_metadata", None)
+    hls = getattr(t, "hls", None)
+    extra = getattr(t, "model_extra", None) or {}
+    message, code = _reason(extra.get("error_reason") if isinstance(extra, dict) else getattr(t, "error_reason", None))
+    status = str(t.status or "")
+    if status not in TASK_STATUSES:  # an unknown future status is treated as still in progress
+        status = "indexing"
+    return TaskInfo(id=t.id, status=status, video_id=t.video_id, index_id=t.index_id, error=message, error_code=code,
+                    duration=_num(sm, "duration"), width=_int(sm, "width"), height=_int(sm, "height"),
+                    filename=getattr(sm, "filename", None),
+                    thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()), updated_at=t.updated_at)
+
+
+def _search_page(res: Any) -> SearchPage:
+    hits = []
+    for item in res.data or []:
+        clips_raw = item.clips if item.clips is not None else [item]  # tolerate group_by=clip items
+        vid = item.id or item.video_id or ""
+        clips = tuple(Clip(video_id=c.video_id or vid, start=float(c.start or 0), end=float(c.end or 0),
+                           rank=int(c.rank) if c.rank is not None else None,
+                           score=_extra_float(c, "score"), thumbnail_url=c.thumbnail_url,
+                           transcription=c.transcription) for c in clips_raw)
+        meta = item.user_metadata or (clips_raw[0].user_metadata if clips_raw and clips_raw[0].user_metadata else {})
+        hits.append(SearchHit(video_id=vid, clips=clips, user_metadata=dict(meta or {})))
+    info = res.page_info
+    return SearchPage(hits=tuple(hits), next_page_token=getattr(info, "next_page_token", None),
+                      total_results=getattr(info, "total_results", None),
+                      page_expires_at=getattr(info, "page_expires_at", None))
+
+
+def _extra_float(obj: Any, name: str) -> float | None:
+    extra = getattr(obj, "model_extra", None) or {}
+    v = extra.get(name) if isinstance(extra, dict) else None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+_clients: dict[tuple[str, str, str], TwelveLabsClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(settings: Any) -> TwelveLabsClient:
+    """The process-wide client for the configured key, base URL and index name."""
+    key = (settings.twelvelabs_api_key, settings.twelvelabs_base_url, settings.twelvelabs_index_name)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = TwelveLabsClient(*key)
+        return _clients[key]
+
+
+# ---- webhooks ------------------------------------------------------------------------------------------------
+def sign_webhook(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """A `TL-Signature` header value for `body` (used by tests and the local stand-in's peers)."""
+    t = int(time.time()) if timestamp is None else int(timestamp)
+    return f"t={t},v1=" + hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def verify_webhook(secret: str, header: str | None, body: bytes, now: float | None = None,
+                   tolerance: float = WEBHOOK_TOLERANCE_SECONDS) -> int:
+    """Check a Twelve Labs webhook: HMAC-SHA256(secret, "<t>.<raw body>") in `v1` (constant-time compare) and
+    |now - t| <= tolerance. Returns t; raises WebhookSignatureError with a short reason otherwise."""
+    if not secret:
+        raise WebhookSignatureError("webhook secret not configured")
+    if not header:
+        raise WebhookSignatureError("missing TL-Signature header")
+    t_raw, signatures = None, []
+    for part in header.split(","):
+        k, _, v = part.strip().partition("=")
+        if k == "t":
+            t_raw = v
+        elif k == "v1" and v:
+            signatures.append(v.strip())
+    if t_raw is None or not signatures:
+        raise WebhookSignatureError("malformed TL-Signature header")
+    try:
+        t = int(t_raw)
+    except ValueError:
+        raise WebhookSignatureError("malformed TL-Signature timestamp") from None
+    now = time.time() if now is None else now
+    if abs(now - t) > tolerance:
+        raise WebhookSignatureError("TL-Signature timestamp outside the allowed window")
+    want = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    # compare against every v1 (secret rotation may send several); no early exit on the first mismatch
+    ok = False
+    for sig in signatures:
+        ok |= hmac.compare_digest(want.encode(), sig.encode())
+    if not ok:
+        raise WebhookSignatureError("TL-Signature does not match")
+    return t

@@ -1,0 +1,236 @@
+"""What the upload entry points do: start an upload, batched status, the notification, the safety check."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+import flask
+
+from mam import log, store, tasks
+from mam.auth import require_reader, require_user
+from mam.http import ApiError, id_list, json_body, json_response
+from mam.manifest import function_url
+from mam.settings import Settings
+from mam.uploads import api, notification, outcome, status, transitions
+from mam.uploads.config import CheckPolicy, human_duration, policy_for, timing
+from mam.uploads.template import build_params
+from mam.videos import UPLOADING, Video, new_video_id, utcnow
+
+QUEUE = "uploads"
+CHECK_TARGET = "upload_tasks"
+CHECK_PATH = "/check"
+MAX_CHECK_ATTEMPTS = 60  # far beyond any real schedule; a loop guard, not a policy
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# ---- start an upload ----------------------------------------------------------------------------------------
+def _text(body: dict[str, Any], name: str, *, required: bool, max_len: int) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, "missing_field", f"`{name}` is required")
+        return None
+    if not isinstance(value, str) or _CONTROL.search(value):
+        raise ApiError(400, "invalid_field", f"`{name}` must be text without control characters")
+    value = value.strip()
+    if required and not value:
+        raise ApiError(400, "missing_field", f"`{name}` must not be empty")
+    if len(value) > max_len:
+        raise ApiError(400, "invalid_field", f"`{name}` is longer than {max_len} characters")
+    return value
+
+
+def _validate_start(body: dict[str, Any], settings: Settings) -> tuple[str, str]:
+    """(filename, title) of a start request, or a 400/413 ApiError that says what is wrong."""
+    filename = _text(body, "filename", required=True, max_len=255)
+    title = _text(body, "title", required=False, max_len=200) or PurePosixPath(filename).stem.strip() or filename
+    size = body.get("size")
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ApiError(400, "invalid_field", "`size` must be a non-negative integer (bytes)")
+        if size > settings.upload_max_bytes:
+            raise ApiError(413, "file_too_large",
+                           f"the file is larger than the upload limit of {settings.upload_max_bytes} bytes")
+    mime = _text(body, "type", required=False, max_len=100)
+    if mime and not mime.lower().startswith("video/"):
+        raise ApiError(400, "unsupported_type", "only video files can be uploaded")
+    return filename, title
+
+
+def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
+    """POST /uploads: create the video record (uploading), schedule the safety check, return signed params."""
+    user = require_user(request, settings)
+    filename, title = _validate_start(json_body(request), settings)
+    t = timing()
+    now = utcnow()
+    video = Video(id=new_video_id(), title=title, owner=user.email or user.uid, status=UPLOADING, created_at=now,
+                  updated_at=now)
+    store.create_video(video)
+    policy = policy_for(now.timestamp(), t)
+    try:
+        tasks.enqueue(QUEUE, CHECK_TARGET, CHECK_PATH,
+                      {"video_id": video.id, "attempt": 1, "policy": policy.to_payload()},
+                      key=(video.id, "check", 1), delay_seconds=policy.delay(1), deadline_seconds=60)
+    except Exception as exc:  # noqa: BLE001 - without its safety net the upload could hang forever: refuse it instead
+        log.error("could not schedule the upload check", video_id=video.id, error=type(exc).__name__)
+        store.update_video(video.id, lambda v: transitions.give_up(v, "The upload could not be prepared; try again.")[0])
+        raise ApiError(503, "tasks_unavailable", "the upload could not be prepared; try again in a moment") from None
+    signed = build_params(
+        auth_key=settings.transloadit_auth_key, auth_secret=settings.transloadit_auth_secret, video_id=video.id,
+        notify_url=function_url("transloadit_notify"), credentials=settings.transloadit_b2_credentials,
+        template_id=settings.transloadit_template_id, max_size=settings.upload_max_bytes, now=now,
+        ttl_seconds=t.params_ttl)
+    log.info("upload started", video_id=video.id, uid=user.uid, filename=filename)
+    return {
+        "video_id": video.id,
+        "params": signed.params,
+        "signature": signed.signature,
+        "fields": signed.fields,
+        "service_url": settings.transloadit_service_url,
+        "expires": signed.expires,
+    }, 201
+
+
+# ---- status of many videos ------------------------------------------------------------------------------------
+def batch_status(request: flask.Request, settings: Settings) -> flask.Response:
+    """POST /status: statuses of up to 100 videos from ONE batched Firestore read, with ETag / 304."""
+    require_reader(request, settings)
+    ids = id_list(json_body(request).get("ids"), max_items=status.MAX_IDS)
+    videos = store.get_videos(ids) if ids else {}
+    tag = status.etag(ids, videos, settings)
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if status.not_modified(request.headers.get("If-None-Match"), tag):
+        resp = flask.Response(status=304)
+        for k, v in headers.items():
+            resp.headers[k] = v
+        return resp
+    return json_response(status.body(ids, videos, settings), headers=headers)
+
+
+# ---- the notification -----------------------------------------------------------------------------------------
+def _video_by_assembly(assembly_id: str) -> str | None:
+    for video in store.iter_videos(("assembly_id", "==", assembly_id), batch=1):
+        return video.id
+    return None
+
+
+def _apply(video_id: str, change: Callable[[Video], tuple[bool, str]]) -> tuple[Video | None, str]:
+    """Run a transition in a Firestore transaction; returns (video after, result label)."""
+    label = {"result": transitions.UNCHANGED}
+
+    def mutate(video: Video) -> bool:
+        write, label["result"] = change(video)
+        return write
+
+    return store.update_video(video_id, mutate), label["result"]
+
+
+def handle_notification(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST / (transloadit_notify): authenticate, then record the outcome on the video, idempotently.
+
+    Unknown assemblies/videos answer 200 ("ignored"): a non-2xx only makes TransloadIt retry something that can
+    never succeed. Nothing is written for forged or malformed input (400/401 before any read).
+    """
+    raw, signature = notification.read_fields(request)
+    note = notification.authenticate(raw, signature, settings.transloadit_auth_secret)
+    result = outcome.parse(note.status)
+    video_id = result.video_id or _video_by_assembly(note.assembly_id)
+    if not video_id:
+        log.warning("notification for an unknown assembly", assembly_id=note.assembly_id)
+        return {"ok": True, "result": "ignored_unknown_assembly", "assembly_id": note.assembly_id}
+    video, label = _apply(video_id, lambda v: transitions.apply_outcome(v, result))
+    if video is None:
+        log.warning("notification for an unknown video", assembly_id=note.assembly_id, video_id=video_id)
+        return {"ok": True, "result": "ignored_unknown_video", "assembly_id": note.assembly_id, "video_id": video_id}
+    log.info("notification handled", assembly_id=note.assembly_id, video_id=video_id, outcome=result.state,
+             result=label, status=video.status)
+    return {"ok": True, "result": label, "assembly_id": note.assembly_id, "video_id": video_id, "status": video.status}
+
+
+# ---- the missed-notification safety check -----------------------------------------------------------------------
+def _parse_check(body: dict[str, Any]) -> tuple[str, int]:
+    video_id = body.get("video_id")
+    attempt = body.get("attempt", 1)
+    if not isinstance(video_id, str) or not video_id or len(video_id) > 200 or "/" in video_id:
+        raise ApiError(400, "invalid_field", "`video_id` must be a video id")
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+        raise ApiError(400, "invalid_field", "`attempt` must be a positive integer")
+    return video_id, attempt
+
+
+def _assembly_outcomes(settings: Settings, video: Video) -> list[outcome.Outcome]:
+    """Outcomes of the video's assembly (recorded id, else a keyword search), newest first, ours only."""
+    ids = [video.assembly_id] if video.assembly_id else api.find_assembly_ids(settings, video.id, video.created_at)
+    found = []
+    for assembly_id in ids[:5]:
+        try:
+            parsed = outcome.parse(api.get_assembly(settings, assembly_id))
+        except api.AssemblyNotFound:
+            continue
+        if parsed.video_id == video.id:
+            found.append(parsed)
+    return found
+
+
+def _reschedule(video_id: str, attempt: int, policy: CheckPolicy, limit: float, now: float) -> dict[str, Any]:
+    """Enqueue the next check (deterministic name per attempt), never much later than `limit`."""
+    nxt = attempt + 1
+    delay = int(max(1, min(policy.delay(nxt), limit - now + 1)))
+    tasks.enqueue(QUEUE, CHECK_TARGET, CHECK_PATH, {"video_id": video_id, "attempt": nxt, "policy": policy.to_payload()},
+                  key=(video_id, "check", nxt), delay_seconds=delay, deadline_seconds=60)
+    _apply(video_id, transitions.count_check)
+    return {"done": False, "result": "rescheduled", "video_id": video_id, "next_attempt": nxt, "delay_seconds": delay}
+
+
+def _give_up(video_id: str, reason: str) -> dict[str, Any]:
+    after, label = _apply(video_id, lambda v: transitions.give_up(v, reason))
+    log.warning("upload given up", video_id=video_id, reason=reason, result=label)
+    return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
+
+
+def run_check(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /check (upload_tasks): if the video is still uploading, ask TransloadIt and finish, fail or re-check.
+
+    Always ends: a terminal assembly is recorded; a running one is re-checked with backoff until the deadline;
+    no assembly at all fails after the start grace; TransloadIt outages are re-checked, then given up at the
+    deadline. Task names are deterministic per attempt and the state change is a transaction, so duplicate
+    deliveries are harmless.
+    """
+    body = json_body(request)
+    video_id, attempt = _parse_check(body)
+    ctx = tasks.task_context(request)
+    video = store.get_video(video_id)
+    if video is None:
+        return {"done": True, "result": "video_gone", "video_id": video_id}
+    if video.status != UPLOADING:
+        return {"done": True, "result": "not_uploading", "video_id": video_id, "status": video.status}
+    started = video.created_at.timestamp()
+    policy = CheckPolicy.from_payload(body.get("policy"), started, timing())
+    now = dt.datetime.now(dt.UTC).timestamp()
+    out_of_time = now >= policy.deadline or attempt >= MAX_CHECK_ATTEMPTS
+    try:
+        found = _assembly_outcomes(settings, video)
+    except api.TransloaditUnavailable as exc:
+        log.warning("upload check could not reach TransloadIt", video_id=video_id, attempt=attempt, error=str(exc))
+        if out_of_time:
+            return _give_up(video_id, "The upload could not be confirmed with TransloadIt in time.")
+        return _reschedule(video_id, attempt, policy, policy.deadline, now)
+    terminal = sorted((o for o in found if o.state in (outcome.COMPLETED, outcome.FAILED)),
+                      key=lambda o: o.state != outcome.COMPLETED)  # a completed assembly wins over a failed one
+    if terminal:
+        after, label = _apply(video_id, lambda v: transitions.apply_outcome(v, terminal[0]))
+        log.info("upload check recorded the assembly", video_id=video_id, assembly_id=terminal[0].assembly_id,
+                 result=label, task=ctx.name, attempt=attempt, status=after.status if after else None)
+        return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
+    if found:  # still uploading/executing at TransloadIt: note the assembly, look again later
+        _apply(video_id, lambda v: transitions.apply_outcome(v, found[0]))
+        if out_of_time:
+            return _give_up(video_id, "The upload did not finish within "
+                            f"{human_duration(policy.deadline - started)}.")
+        return _reschedule(video_id, attempt, policy, policy.deadline, now)
+    if now >= policy.grace_until or out_of_time:
+        return _give_up(video_id, "The upload never started (no file reached TransloadIt).")
+    return _reschedule(video_id, attempt, policy, policy.grace_until, now)

@@ -1,0 +1,90 @@
+"""Batched video status for the front end: one Firestore read per call, an ETag, and cached thumbnail URLs."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from mam import b2
+from mam.settings import Settings
+from mam.videos import Video
+
+MAX_IDS = 100
+_URL_CACHE_SIZE = 4096
+_url_lock = threading.Lock()
+_url_cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+
+def _url_window(settings: Settings) -> int:
+    """Presigned URLs are reused for half their lifetime, so a cached answer never hands out a dead link."""
+    return max(60, min(settings.presign_ttl_seconds, 604800) // 2)
+
+
+def thumbnail_url(settings: Settings, key: str | None, now: float | None = None) -> str | None:
+    """Playback URL of a thumbnail, cached per key (signing 20 URLs per poll would dominate the route's cost)."""
+    if not key:
+        return None
+    if settings.b2_public_base_url:
+        return b2.playback_url(settings, key)
+    now = time.time() if now is None else now
+    with _url_lock:
+        hit = _url_cache.get(key)
+        if hit and hit[1] > now:
+            _url_cache.move_to_end(key)
+            return hit[0]
+    url = b2.presigned_get(settings, key)
+    with _url_lock:
+        _url_cache[key] = (url, now + _url_window(settings))
+        while len(_url_cache) > _URL_CACHE_SIZE:
+            _url_cache.popitem(last=False)
+    return url
+
+
+def entry(video: Video, settings: Settings) -> dict[str, Any]:
+    """StatusEntry of api/openapi.yaml."""
+    return {
+        "status": video.status,
+        "status_reason": video.status_reason,
+        "thumbnail_url": thumbnail_url(settings, video.b2_thumbnail),
+        "updated_at": video.updated_at.isoformat() if video.updated_at else None,
+    }
+
+
+def etag(ids: list[str], videos: dict[str, Video], settings: Settings, now: float | None = None) -> str:
+    """Strong ETag over what the answer says (ids, versions, statuses) plus the URL window.
+
+    The window term rotates the tag when cached presigned thumbnail URLs are renewed, so a client holding a
+    304'd answer never keeps a URL past its lifetime.
+    """
+    now = time.time() if now is None else now
+    h = hashlib.sha256()
+    h.update(str(int(now // _url_window(settings))).encode())
+    for vid in ids:
+        v = videos.get(vid)
+        stamp = v.updated_at.isoformat() if v and v.updated_at else ""
+        h.update(f"\x1f{vid}\x1e{v.version if v else -1}\x1e{v.status if v else ''}\x1e{stamp}".encode())
+    return '"' + h.hexdigest()[:32] + '"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison over a list of tags, or `*`."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*":
+            return True
+        candidate = candidate.removeprefix("W/")
+        if candidate == tag:
+            return True
+    return False
+
+
+def body(ids: list[str], videos: dict[str, Video], settings: Settings) -> dict[str, Any]:
+    """{"videos": {id: StatusEntry}, "missing": [ids]} in request order."""
+    return {
+        "videos": {vid: entry(videos[vid], settings) for vid in ids if vid in videos},
+        "missing": [vid for vid in ids if vid not in videos],
+    }

@@ -1,0 +1,82 @@
+"""Assembly instructions (functions/mam/transloadit_template.json) and the signed params handed to Uppy."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mam.uploads import signing
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "transloadit_template.json"
+
+# Step names the result parser relies on (documented in transloadit_template.md; a TransloadIt-side template
+# named by TRANSLOADIT_TEMPLATE_ID must use the same names and paths).
+STORE_ORIGINAL = "store_original"
+STORE_WEB = "store_web"
+STORE_THUMBNAIL = "store_thumbnail"
+STEP_WEB = "web"
+STEP_THUMBNAIL = "thumbnail"
+KEY_PREFIX = "uploads/"
+
+
+def video_prefix(video_id: str) -> str:
+    """B2 prefix holding everything TransloadIt stores for one video."""
+    return f"{KEY_PREFIX}{video_id}/"
+
+
+@lru_cache(maxsize=1)
+def _template() -> dict[str, Any]:
+    return json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+
+
+def steps(credentials: str) -> dict[str, Any]:
+    """The template's steps with every /backblaze/store step using the named Template Credentials."""
+    out = copy.deepcopy(_template()["steps"])
+    for step in out.values():
+        if step.get("robot") == "/backblaze/store":
+            step["credentials"] = credentials
+    return out
+
+
+def expires_at(now: dt.datetime, ttl_seconds: int) -> str:
+    """auth.expires in TransloadIt's "YYYY/MM/DD HH:MM:SS+00:00" (UTC) form."""
+    return (now + dt.timedelta(seconds=ttl_seconds)).astimezone(dt.UTC).strftime("%Y/%m/%d %H:%M:%S+00:00")
+
+
+@dataclass(frozen=True)
+class SignedParams:
+    """What the front end passes to Uppy's `assemblyOptions`: the exact params string and its signature."""
+
+    params: str
+    signature: str
+    expires: str
+    fields: dict[str, str]
+
+
+def build_params(*, auth_key: str, auth_secret: str, video_id: str, notify_url: str, credentials: str,
+                 template_id: str, max_size: int, now: dt.datetime, ttl_seconds: int) -> SignedParams:
+    """Signed params for one video's assembly: key, expiry, nonce, steps or template, notify_url, video id field.
+
+    The string is serialised once and signed as is; Uppy sends a string `params` verbatim, so the signature
+    survives (re-serialising an object in the browser would not). `max_size` makes TransloadIt itself refuse
+    larger files, whatever the browser claims.
+    """
+    expires = expires_at(now, ttl_seconds)
+    fields = {"video_id": video_id}
+    params: dict[str, Any] = {
+        "auth": {"key": auth_key, "expires": expires, "nonce": secrets.token_hex(16), "max_size": max_size},
+        "notify_url": notify_url,
+        "fields": fields,
+    }
+    if template_id:
+        params["template_id"] = template_id
+    else:
+        params["steps"] = steps(credentials)
+    raw = json.dumps(params, separators=(",", ":"), sort_keys=False)
+    return SignedParams(params=raw, signature=signing.sign(auth_secret, raw, "sha384"), expires=expires,
+                        fields=dict(fields))

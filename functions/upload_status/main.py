@@ -1,0 +1,23 @@
+"""upload_status: start an upload (video record + signed TransloadIt params) and report many videos' status."""
+import flask
+from mam.http import Router
+from mam.settings import load_settings
+from mam.uploads import service
+
+SETTINGS = load_settings("http", "b2", "transloadit")  # start-up fails here, naming every bad setting
+_router = Router("upload_status", origins=SETTINGS.frontend_origin)
+
+
+@_router.route("POST", "/uploads")
+def _start_upload(request: flask.Request):
+    return service.start_upload(request, SETTINGS)
+
+
+@_router.route("POST", "/status")
+def _status(request: flask.Request):
+    return service.batch_status(request, SETTINGS)
+
+
+def upload_status(request: flask.Request) -> flask.Response:
+    """Entry point (functions-framework target)."""
+    return _router(request)

@@ -1,0 +1,69 @@
+"""Batched status: ETag rules, If-None-Match parsing, cached thumbnail URLs, and the check schedule."""
+from __future__ import annotations
+
+import datetime as dt
+
+from mam.settings import Settings
+from mam.uploads import config, status
+from mam.videos import UPLOADED, Video
+
+SETTINGS = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b2_bucket="b", b2_key_id="k",
+                    b2_application_key="s", presign_ttl_seconds=3600)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _videos():
+    return {"a": Video(id="a", title="A", updated_at=T0), "b": Video(id="b", title="B", updated_at=T0)}
+
+
+def test_etag_changes_with_content_order_version_and_url_window_only():
+    vids = _videos()
+    tag = status.etag(["a", "b", "c"], vids, SETTINGS, now=1000)
+    assert tag.startswith('"') and tag == status.etag(["a", "b", "c"], _videos(), SETTINGS, now=1001)
+    assert tag != status.etag(["b", "a", "c"], vids, SETTINGS, now=1000)
+    bumped = _videos()
+    bumped["a"].version += 1
+    assert tag != status.etag(["a", "b", "c"], bumped, SETTINGS, now=1000)
+    moved = _videos()
+    moved["b"].status = UPLOADED
+    assert tag != status.etag(["a", "b", "c"], moved, SETTINGS, now=1000)
+    assert tag != status.etag(["a", "b"], vids, SETTINGS, now=1000)  # a missing id is part of the answer
+    assert tag != status.etag(["a", "b", "c"], vids, SETTINGS, now=1000 + 1800)  # URLs renewed -> new tag
+
+
+def test_if_none_match_parsing():
+    tag = '"abc"'
+    assert status.not_modified('"abc"', tag)
+    assert status.not_modified('W/"abc"', tag)
+    assert status.not_modified('"x", "abc"', tag)
+    assert status.not_modified("*", tag)
+    assert not status.not_modified('"abcd"', tag)
+    assert not status.not_modified(None, tag)
+    assert not status.not_modified("", tag)
+
+
+def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
+    vids = _videos()
+    vids["a"].b2_thumbnail = "uploads/a/thumbnail.jpg"
+    out = status.body(["a", "zz", "b"], vids, SETTINGS)
+    assert list(out["videos"]) == ["a", "b"] and out["missing"] == ["zz"]
+    url = out["videos"]["a"]["thumbnail_url"]
+    assert "uploads/a/thumbnail.jpg" in url and "X-Amz-Signature" in url
+    assert out["videos"]["b"]["thumbnail_url"] is None
+    assert out["videos"]["a"]["updated_at"] == T0.isoformat()
+    assert status.thumbnail_url(SETTINGS, "uploads/a/thumbnail.jpg") == url  # cached: same URL
+    status.thumbnail_url(SETTINGS, "uploads/a/thumbnail.jpg", now=10**10)
+    # Re-signed once the window has passed (same second -> same signature, so look at the cache entry).
+    assert status._url_cache["uploads/a/thumbnail.jpg"][1] == 10**10 + 1800
+
+
+def test_check_policy_schedule_and_payload_round_trip():
+    t = config.UploadTiming(params_ttl=3600, first_check=900, max_check_interval=3600, start_grace=3600, deadline=86400)
+    p = config.policy_for(1000.0, t)
+    assert [p.delay(n) for n in (1, 2, 3, 4, 5, 60)] == [900, 1800, 3600, 3600, 3600, 3600]
+    same = config.CheckPolicy.from_payload(p.to_payload(), 0.0, t)
+    assert same == p
+    fallback = config.CheckPolicy.from_payload({"first": "x", "deadline": -1}, 50.0, t)
+    assert fallback.first == 900 and fallback.deadline == 50.0 + 86400
+    assert config.human_duration(86400) == "24 hours" and config.human_duration(600) == "10 minutes"
+    assert config.human_duration(30) == "30 seconds"
