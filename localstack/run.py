@@ -54,6 +54,8 @@ def main() -> int:
         return 1
     services = stack.emulators() + stack.standins() + stack.functions() + [stack.frontend()]
     taken = [f"{s.name} ({s.port})" for s in services if port_open(s.port)]
+    taken += [f"auth emulator {what} ({port})" for what, port in
+              (("hub", 4400 + stack.offset), ("logging", 4500 + stack.offset)) if port_open(port)]
     if taken:
         print("[run] these ports are already in use: " + ", ".join(taken) +
               ".\n      Stop whatever holds them, or run with MAM_PORT_OFFSET=100 to move every port.", file=sys.stderr)

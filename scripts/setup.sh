@@ -37,14 +37,32 @@ if [ "$(cat .venv-tasks/.stamp 2>/dev/null)" != "$want" ]; then
   echo "$want" > .venv-tasks/.stamp
 fi
 
-# --- npm: emulators (localstack/) and the front end (frontend/) --------------------------------------------
-for dir in localstack frontend; do
-  [ -f "$dir/package.json" ] || continue
-  want=$(stamp "$dir/package.json" $( [ -f "$dir/package-lock.json" ] && echo "$dir/package-lock.json"))
-  if [ ! -d "$dir/node_modules" ] || [ "$(cat "$dir/node_modules/.stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing npm packages in $dir"
-    (cd "$dir" && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
-    echo "$want" > "$dir/node_modules/.stamp"
+# --- npm: emulators (localstack/) --------------------------------------------------------------------------
+# firebase-tools is large (minutes to install), so its node_modules live in a per-user cache keyed by the lock
+# file and localstack/node_modules links there: a second clone on the same machine installs nothing.
+CACHE=${MAM_CACHE_DIR:-$HOME/.cache/mam}
+want=$(stamp localstack/package.json localstack/package-lock.json)
+target="$CACHE/localstack-$want"
+if [ ! -f "$target/node_modules/.stamp" ]; then
+  say "installing npm packages for the emulators into $target"
+  rm -rf "$target"; mkdir -p "$target"
+  cp localstack/package.json localstack/package-lock.json "$target/"
+  (cd "$target" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$target/node_modules/.stamp"
+fi
+if [ "$(readlink localstack/node_modules 2>/dev/null)" != "$target/node_modules" ]; then
+  rm -rf localstack/node_modules
+  ln -s "$target/node_modules" localstack/node_modules
+fi
+
+# --- npm: the front end (frontend/) ---------------------------------------------------------------------------
+if [ -f frontend/package.json ]; then
+  want=$(stamp frontend/package.json $( [ -f frontend/package-lock.json ] && echo frontend/package-lock.json))
+  if [ ! -d frontend/node_modules ] || [ "$(cat frontend/node_modules/.stamp 2>/dev/null)" != "$want" ]; then
+    say "installing npm packages in frontend"
+    # npm ci on a fresh clone (exactly the lock file); npm install when node_modules exists (does not wipe it).
+    (cd frontend && if [ -f package-lock.json ] && [ ! -d node_modules ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+    echo "$want" > frontend/node_modules/.stamp
   fi
-done
+fi
 say "ready"

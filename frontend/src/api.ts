@@ -110,7 +110,10 @@ export async function call<T>(fn: FunctionName, path: string, opts: RequestOpts 
       body = JSON.stringify(opts.body)
     }
     try {
-      return await fetch(url(fn, path, opts.query), { method: opts.method ?? 'GET', headers, body, signal: opts.signal })
+      // no-store: answers carry short-lived presigned URLs and live statuses; a cached copy would be wrong.
+      return await fetch(url(fn, path, opts.query), {
+        method: opts.method ?? 'GET', headers, body, signal: opts.signal, cache: 'no-store',
+      })
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
       throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.')

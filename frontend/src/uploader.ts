@@ -21,6 +21,8 @@ export interface UploaderHooks {
   onFileRemoved: () => void
   onProgress: (percent: number, bytesUploaded: number, bytesTotal: number) => void
   onPaused: (paused: boolean) => void
+  /** The browser lost (true) or regained (false) its connection; tus resumes by itself once back. */
+  onOffline: (offline: boolean) => void
   onError: (message: string) => void
   onRestriction: (message: string) => void
   onSuccess: (videoId: string) => void
@@ -42,16 +44,21 @@ export function uploadErrorMessage(err: unknown): string {
     if (err.status === 0) return 'Could not reach the server to start the upload. Check your connection, then press Retry.'
     return err.message
   }
-  const e = err as { message?: string; details?: string; isNetworkError?: boolean; originalResponse?: unknown } | null
-  const code = e?.message ?? ''
+  const e = err as {
+    message?: string; details?: string; isNetworkError?: boolean; assembly?: { error?: string; message?: string }
+  } | null
+  const text = `${e?.message ?? ''} ${e?.details ?? ''}`
+  // Uppy wraps TransloadIt's code ("Transloadit: Could not create Assembly: AUTH_EXPIRED"); find the code itself.
+  const code = e?.assembly?.error ?? text.match(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b/)?.[0] ?? ''
   if (SIGNATURE_ERRORS.has(code)) {
     return 'The upload permission expired or was refused before the upload started. Press Retry to get a fresh one.'
   }
-  if (e?.isNetworkError || /network|failed to fetch|offline|connection/i.test(`${code} ${e?.details ?? ''}`)) {
+  if (e?.isNetworkError || /network|failed to fetch|offline|connection/i.test(text)) {
     return 'The connection dropped. Check your network and press Retry: the upload continues where it stopped.'
   }
-  if (/^[A-Z_]+$/.test(code)) return `The upload service refused the upload (${code}${e?.details ? `: ${e.details}` : ''}).`
-  return `The upload failed: ${code || 'unknown error'}.`
+  if (code) return `The upload service refused the upload (${code}${e?.assembly?.message ? `: ${e.assembly.message}` : ''}).`
+  const message = (e?.message ?? '').replace(/^Transloadit:\s*/, '')
+  return `The upload failed: ${message || 'unknown error'}.`
 }
 
 export function createUploader(config: AppConfig, target: HTMLElement, hooks: UploaderHooks): Uppy<Meta, Body> {
@@ -76,10 +83,12 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
     theme: 'light',
     hideUploadButton: true, // our own Upload button sits next to the title field
     disableStatusBar: true, // our own progress bar and controls, with test ids and labels
+    disableInformer: true, // errors are shown (and announced) once, in our own alert next to the form
     proudlyDisplayPoweredByUppy: false,
     showRemoveButtonAfterComplete: false,
     fileManagerSelectionType: 'files',
-    note: null,
+    note: `Video files up to ${formatLimit(config.uploadMaxBytes)}`,
+    locale: { strings: { dropPasteFiles: 'Drop a video here or %{browseFiles}', browseFiles: 'choose a file' } },
   })
 
   uppy.use(Transloadit, {
@@ -113,6 +122,8 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
   uppy.on('upload-pause', (_file, paused) => hooks.onPaused(Boolean(paused)))
   uppy.on('pause-all', () => hooks.onPaused(true))
   uppy.on('resume-all', () => hooks.onPaused(false))
+  uppy.on('is-offline', () => hooks.onOffline(true))
+  uppy.on('back-online', () => hooks.onOffline(false))
   uppy.on('upload-error', (_file, error) => hooks.onError(uploadErrorMessage(error)))
   uppy.on('restriction-failed', (file, error) => {
     if (file?.size != null && file.size > config.uploadMaxBytes) hooks.onRestriction(`“${file.name}” is too large. The limit is ${formatLimit(config.uploadMaxBytes)}.`)

@@ -19,8 +19,9 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 # Index created when missing: Marengo for search over what is seen and heard, with thumbnails.
 INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]

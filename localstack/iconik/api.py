@@ -552,7 +552,7 @@ def post_action(url: str, headers: dict[str, str], payload: dict, timeout: float
     try:
         resp = requests.post(url, json=payload, headers={**headers, "User-Agent": "iconik-standin"}, timeout=timeout)
         return {"status": resp.status_code, "body": resp.text[:2000], "elapsed_ms": int(1000 * (time.monotonic() - started)),
-                "content_type": resp.headers.get("Content-Type")}
+                "content_type": resp.headers.get("Content-Type"), "headers": dict(resp.headers)}
     except requests.RequestException as exc:
         return {"status": None, "error": type(exc).__name__, "elapsed_ms": int(1000 * (time.monotonic() - started))}
 

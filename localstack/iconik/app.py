@@ -165,6 +165,10 @@ def create_app(config: dict[str, Any] | StandinConfig | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
 
+    @app.get("/_health")
+    def _health():  # readiness probe of the local stack runner (localstack/stack.py)
+        return jsonify({"ok": True})
+
     @app.before_request
     def _gate():
         if not request.path.startswith("/API/"):

@@ -93,6 +93,16 @@ class StandinConfig:
             "ICONIK_STANDIN_RATE_LIMIT": ("rate_limit", float),
             "ICONIK_STANDIN_APP_ID": ("app_id", str),
         }
+        # Inside the local stack (localstack/stack.py) the stand-in gets the stack's environment: use its S3
+        # endpoint, its App-ID (so a wrong App-ID in our calls shows up as a 401) and its state folder.
+        if env.get("B2_ENDPOINT"):
+            out["s3_endpoint"] = env["B2_ENDPOINT"]
+        if env.get("B2_BUCKET"):
+            out["bucket"] = env["B2_BUCKET"]
+        if env.get("ICONIK_APP_ID"):
+            out["app_id"] = env["ICONIK_APP_ID"]
+        if env.get("MAM_STATE_DIR"):
+            out["lucidlink_dir"] = os.path.join(env["MAM_STATE_DIR"], "lucidlink")
         for env_name, (key, conv) in mapping.items():
             if env.get(env_name):
                 out[key] = conv(env[env_name])

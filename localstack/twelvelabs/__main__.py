@@ -16,15 +16,24 @@ class _JsonLines(logging.Formatter):
                            "logger": record.name, "message": record.getMessage()})
 
 
+def _default_webhook_url() -> str | None:
+    if os.environ.get("TWELVELABS_WEBHOOK_URL"):
+        return os.environ["TWELVELABS_WEBHOOK_URL"]
+    base = os.environ.get("FUNCTION_URL_INDEX_VIDEOS")
+    return f"{base.rstrip('/')}/webhook" if base else None
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m localstack.twelvelabs", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8850)
     p.add_argument("--api-key", default=os.environ.get("TWELVELABS_API_KEY"),
                    help="only this x-api-key is accepted (default: any non-empty key)")
-    p.add_argument("--index-seconds", type=float, default=10.0,
+    p.add_argument("--index-seconds", type=float, default=float(os.environ.get("TWELVELABS_INDEX_SECONDS", "10")),
                    help="time from task creation to ready (longer if understanding takes longer)")
-    p.add_argument("--webhook-url", default=None, help="POST index.task.ready/failed events here")
+    p.add_argument("--webhook-url", default=_default_webhook_url(),
+                   help="POST index.task.ready/failed events here (default: $TWELVELABS_WEBHOOK_URL, else "
+                        "$FUNCTION_URL_INDEX_VIDEOS/webhook, as the local stack sets it)")
     p.add_argument("--webhook-secret", default=os.environ.get("TWELVELABS_WEBHOOK_SECRET"),
                    help="signing key of the TL-Signature header")
     p.add_argument("--data-dir", default=None, help="where fetched videos/thumbnails go (default: a temp dir)")
@@ -40,8 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), handlers=[handler])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from .app import create_app
     from werkzeug.serving import make_server
+
+    from .app import create_app
 
     app = create_app(api_key=args.api_key, index_seconds=args.index_seconds, webhook_url=args.webhook_url,
                      webhook_secret=args.webhook_secret, data_dir=args.data_dir, workers=args.workers,

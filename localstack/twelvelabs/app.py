@@ -92,6 +92,7 @@ def create_app(api_key: str | None = None, index_seconds: float = 10.0, webhook_
         return jsonify(code="internal_error", message="The local Twelve Labs hit an internal error."), 500
 
     @app.get("/health")
+    @app.get("/_health")
     def health():
         return {"ok": True, "service": "twelvelabs-local"}
 
@@ -581,6 +582,20 @@ def admin_fail_task(task_id: str):
     ok = rt().pipeline.fail(task_id, str(body.get("code", "video_file_broken")),
                             str(body.get("message", "The video could not be indexed.")))
     return {"failed": ok}
+
+
+@admin.put("/config")
+def admin_config():
+    """Change the indexing time of tasks created from now on: {"index_seconds": N}."""
+    body = request.get_json(silent=True) or {}
+    try:
+        seconds = float(body["index_seconds"])
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(400, "parameter_invalid", "Send {\"index_seconds\": number}.") from None
+    if not 0 <= seconds <= 86400:
+        raise ApiError(400, "parameter_invalid", "index_seconds must be between 0 and 86400.")
+    rt().pipeline.config.index_seconds = seconds
+    return {"index_seconds": seconds}
 
 
 @admin.put("/webhook")

@@ -15,7 +15,6 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -289,7 +288,7 @@ class Pipeline:
     def _understood_future(self, task_id: str, key: str, fut: Future) -> None:
         try:
             result = fut.result()
-        except Exception as exc:  # a crashed worker must not leave the task in "indexing"
+        except Exception as exc:  # noqa: BLE001 - a crashed worker must not leave the task in "indexing"
             log.error("understanding for task %s failed: %s", task_id, exc)
             result = None
         with self.store.lock:

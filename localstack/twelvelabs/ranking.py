@@ -15,18 +15,13 @@ PAD = 1.0          # seconds added around the hits of a clip
 SOURCES = {"visual": "ocr", "audio": "speech", "transcription": "speech"}
 
 _WORD = re.compile(r"[a-z0-9]+")
-STOPWORDS = frozenset("""a about above after again all am an and any are as at be been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her here hers
-him his how i if in into is it its just me more most my no nor not now of off on once only or other our out over own
-same she should so some such than that the their them then there these they this those through to too under until up
-very was we were what when where which while who whom why will with would you your""".split())
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your"])
 
 
 def stem(word: str) -> str:
     """A deliberately small English stemmer: cats -> cat, playing -> play, danced -> danc(e)."""
     w = word.lower()
-    if w.endswith("'s"):
-        w = w[:-2]
+    w = w.removesuffix("'s")
     for suffix in ("ing", "ies", "ed", "es", "s"):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)] + ("y" if suffix == "ies" else "")

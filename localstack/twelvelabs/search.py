@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import ranking
 from .state import SearchSession, Store, Video, new_id, rfc3339

@@ -5,8 +5,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
 
 # Task lifecycle order; a task only ever moves forward in it (or to failed).
 STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
@@ -22,7 +21,7 @@ def rfc3339(ts: float | None) -> str | None:
     """Unix time -> RFC 3339 UTC with milliseconds ("2026-01-02T03:04:05.678Z")."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

@@ -13,8 +13,9 @@ import tempfile
 import threading
 import time
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Self
 
 import requests
 
@@ -51,7 +52,7 @@ class StandIn:
         self.root = f"http://127.0.0.1:{self.port}"
         self.base_url = f"{self.root}/v1.3"
         cmd = [sys.executable, "-m", "localstack.twelvelabs", "--port", str(self.port), "--api-key", api_key, *args]
-        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})},
                                      stdout=self._log, stderr=self._log)
         try:
@@ -76,7 +77,7 @@ class StandIn:
         if self._log is not subprocess.DEVNULL:
             self._log.close()
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -48,7 +48,7 @@ class Webhooks:
         self.enabled = bool(url)
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
-        self._queue: "queue.PriorityQueue[tuple[float, int, Delivery]]" = queue.PriorityQueue()
+        self._queue: queue.PriorityQueue[tuple[float, int, Delivery]] = queue.PriorityQueue()
         self._seq = 0
         self._http = requests.Session()
         threading.Thread(target=self._run, name="tl-webhooks", daemon=True).start()

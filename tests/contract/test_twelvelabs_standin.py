@@ -9,6 +9,7 @@ import http.server
 import json
 import threading
 import time
+from typing import ClassVar
 
 import pytest
 import requests
@@ -27,9 +28,9 @@ MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
 class _Receiver(http.server.BaseHTTPRequestHandler):
     """Records webhook requests (headers + raw body)."""
 
-    got: list = []
+    got: ClassVar[list] = []
 
-    def do_POST(self):  # noqa: N802 (http.server naming)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         type(self).got.append((dict(self.headers), body))
         self.send_response(200)

@@ -272,6 +272,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     const reindexReady = reindex.checked
     const res = await indexVideos(allMode ? { all: true, reindex: reindexReady } : { ids: [...selected], reindex: reindexReady })
     for (const id of res.queued) {
+      if (!tiles.has(id)) continue // "all" may queue videos on other pages; only this page is shown and polled
       applyStatus({ [id]: { status: 'sending' } })
       poller.watch(id, 'sending')
     }
@@ -289,8 +290,9 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
 
   deleteBtn.addEventListener('click', async () => {
     const count = allMode ? data?.total ?? 0 : selected.size
+    const only = !allMode && count === 1 ? tiles.get([...selected][0])?.video.title : undefined
     const ok = await confirmDialog({
-      title: allMode ? `Delete all ${plural(count, 'video')}?` : `Delete ${plural(count, 'video')}?`,
+      title: allMode ? `Delete all ${plural(count, 'video')}?` : only ? `Delete “${only}”?` : `Delete ${plural(count, 'video')}?`,
       body: 'This removes the files from storage, the search index entry and the library record. It cannot be undone.',
       confirmLabel: 'Delete',
       danger: true,

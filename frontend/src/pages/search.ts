@@ -226,8 +226,8 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
   clips.forEach((clip, i) => {
     const button = h('button', {
       type: 'button', class: 'clip', 'data-testid': 'clip-item', 'data-start': clip.start, 'data-end': clip.end,
-      'aria-label': `Play clip ${i + 1}, from ${clock(clip.start)} to ${clock(clip.end)}`,
     },
+      h('span', { class: 'sr-only' }, `Play clip ${i + 1}: `),
       h('span', { class: 'clip-thumb' }, clip.thumbnail_url ? h('img', { src: clip.thumbnail_url, alt: '', loading: 'lazy' }) : icon(ICONS.play)),
       h('span', { class: 'clip-time', 'data-testid': 'clip-time' },
         h('time', { datetime: isoDuration(clip.start) }, clock(clip.start)), ' – ',

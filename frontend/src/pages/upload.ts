@@ -42,7 +42,7 @@ export async function renderUpload(ctx: RouteContext): Promise<void> {
 
   showPage('Upload',
     pageHeader('Upload a video'),
-    h('p', { class: 'muted' }, `One video file at a time, up to ${limit}. Large uploads continue after a dropped connection.`),
+    h('p', { class: 'muted' }, `One video at a time, up to ${limit}. A dropped connection does not start the upload over.`),
     form,
   )
 
@@ -64,7 +64,11 @@ export async function renderUpload(ctx: RouteContext): Promise<void> {
     // Leaving mid-upload would cancel it: ask first (in-app navigation and closing the tab).
     app.router.setLeaveGuard(busy ? () => window.confirm('An upload is in progress. Leave this page and cancel it?') : null)
   }
-  const beforeUnload = (e: BeforeUnloadEvent) => { if (phase === 'uploading' || phase === 'paused') e.preventDefault() }
+  const beforeUnload = (e: BeforeUnloadEvent) => {
+    if (phase !== 'uploading' && phase !== 'paused') return
+    e.preventDefault()
+    e.returnValue = '' // older browsers only ask when this is set
+  }
   window.addEventListener('beforeunload', beforeUnload)
   ctx.signal.addEventListener('abort', () => window.removeEventListener('beforeunload', beforeUnload))
 
@@ -106,6 +110,12 @@ export async function renderUpload(ctx: RouteContext): Promise<void> {
       if (phase !== 'uploading' && phase !== 'paused') return
       setPhase(paused ? 'paused' : 'uploading')
       statusText.textContent = paused ? `Paused at ${progress.value}%.` : `Uploading… ${progress.value}%`
+    },
+    onOffline: (offline: boolean) => {
+      if (phase !== 'uploading' && phase !== 'paused') return
+      statusText.textContent = offline
+        ? `You are offline. The upload continues from ${progress.value}% when the connection is back.`
+        : `Back online. Uploading… ${progress.value}%`
     },
     onError: (message: string) => {
       if (phase === 'done') return

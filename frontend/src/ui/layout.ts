@@ -12,7 +12,7 @@ let navLinks: HTMLAnchorElement[] = []
 export function mountLayout(root: HTMLElement): HTMLElement {
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' })
   searchInput = h('input', {
-    id: 'site-search', type: 'search', name: 'q', placeholder: 'Search videos, e.g. "cats playing on the floor"',
+    id: 'site-search', type: 'search', name: 'q', placeholder: 'Search, e.g. “cats playing on the floor”',
     autocomplete: 'off', enterkeyhint: 'search', maxlength: 500, 'data-testid': 'search-input',
   })
   const searchForm = h('form', {
@@ -45,8 +45,8 @@ export function mountLayout(root: HTMLElement): HTMLElement {
     ),
   )
   const skip = h('a', {
-    class: 'skip-link', href: '#/',
-    // A plain #main link would change the route in a hash router, so move focus by hand.
+    class: 'skip-link', href: '#main',
+    // Following #main would change the route in a hash router, so cancel it and move focus by hand.
     onclick: (e: Event) => { e.preventDefault(); main.focus() },
   }, 'Skip to content')
   const footer = h('footer', { class: 'site-footer' },

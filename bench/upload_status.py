@@ -1,0 +1,256 @@
+"""Benchmark: POST /status for 20 videos vs GET /health of the same upload_status function, same run.
+
+Starts its own Firestore emulator, a counting gRPC proxy in front of it, and upload_status under
+functions-framework (the local stack's command line), seeds 20 videos, then drives both routes with the same
+keep-alive HTTP client and concurrency, alternating rounds so drift hits both alike. Prints requests/s of each
+route, their ratio (target >= 0.5), and the Firestore RPCs per status call (target: one BatchGetDocuments),
+counted on the wire by the proxy (HTTP/2 HEADERS frames decoded with HPACK), not by trusting the code.
+
+Usage: .venv/bin/python bench/upload_status.py [--seconds 3] [--rounds 3] [--concurrency 8] [--videos 20]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+from localstack.stack import Stack, wait_ready  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- a TCP proxy that counts gRPC calls (HTTP/2 HEADERS on new client streams) by method -----------------------
+class GrpcCounter:
+    """Forwards bytes both ways; parses the client->server HTTP/2 frames to count calls per :path."""
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+        self._ready.wait(5)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.calls)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", self.port))
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        from hpack import Decoder
+
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        decoder = Decoder()
+        buf = bytearray()
+        state = {"preface": False, "block": bytearray(), "stream": 0}
+
+        def parse() -> None:
+            if not state["preface"]:
+                if len(buf) < len(self.PREFACE):
+                    return
+                del buf[: len(self.PREFACE)]
+                state["preface"] = True
+            while len(buf) >= 9:
+                length = int.from_bytes(buf[0:3], "big")
+                if len(buf) < 9 + length:
+                    return
+                ftype, flags = buf[3], buf[4]
+                stream = struct.unpack(">I", bytes(buf[5:9]))[0] & 0x7FFFFFFF
+                payload = bytes(buf[9 : 9 + length])
+                del buf[: 9 + length]
+                if ftype == 0x1:  # HEADERS
+                    pad = payload[0] if flags & 0x8 else 0
+                    start = (1 if flags & 0x8 else 0) + (5 if flags & 0x20 else 0)
+                    block = payload[start : len(payload) - pad]
+                    state["block"], state["stream"] = bytearray(block), stream
+                    if flags & 0x4:
+                        self._count(decoder, bytes(state["block"]))
+                elif ftype == 0x9 and stream == state["stream"]:  # CONTINUATION
+                    state["block"] += payload
+                    if flags & 0x4:
+                        self._count(decoder, bytes(state["block"]))
+
+        async def pump(reader, writer, inspect: bool) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if inspect:
+                        buf.extend(data)
+                        parse()
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                writer.close()
+
+        await asyncio.gather(pump(client_r, server_w, True), pump(server_r, client_w, False))
+
+    def _count(self, decoder, block: bytes) -> None:
+        headers = dict((k.decode() if isinstance(k, bytes) else k, v) for k, v in decoder.decode(block, raw=True))
+        path = headers.get(":path", b"?")
+        with self._lock:
+            self.calls[path.decode() if isinstance(path, bytes) else path] += 1
+
+
+# ---- load --------------------------------------------------------------------------------------------------------
+async def _drive(url: str, method: str, body: bytes | None, headers: dict[str, str], seconds: float,
+                 concurrency: int, expect: int) -> tuple[int, float]:
+    import aiohttp
+
+    done = 0
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                async with session.request(method, url, data=body, headers=headers) as resp:
+                    await resp.read()
+                    if resp.status == expect:
+                        done += 1
+                    else:
+                        errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{errors} unexpected answers from {url}")
+    return done, elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each measuring round per route")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--videos", type=int, default=20)
+    args = ap.parse_args()
+
+    stack = Stack(offset=int(os.environ.get("MAM_BENCH_PORT_OFFSET", "2000")), state_dir=ROOT / ".local" / "bench")
+    logs = ROOT / ".local" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen] = []
+
+    def spawn(service, env) -> None:
+        log = open(logs / f"{service.name}.log", "ab")
+        procs.append(subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+        wait_ready(service, alive=lambda: procs[-1].poll() is None)
+
+    try:
+        firestore = next(s for s in stack.emulators() if s.name == "firestore")
+        env = {**os.environ, **stack.env()}
+        spawn(firestore, env)
+        proxy = GrpcCounter(firestore.port)
+        fn = next(s for s in stack.functions() if s.name == "upload_status")
+        spawn(fn, {**env, **fn.env, "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{proxy.port}", "LOG_LEVEL": "WARNING"})
+
+        os.environ.update(stack.env())
+        from mam import store
+        from mam.videos import UPLOADED, Video, new_video_id
+
+        ids = []
+        for i in range(args.videos):
+            v = Video(id=new_video_id(), title=f"bench {i}", status=UPLOADED, b2_thumbnail=f"uploads/b{i}/thumbnail.jpg",
+                      b2_web=f"uploads/b{i}/web.mp4")
+            store.create_video(v)
+            ids.append(v.id)
+
+        base = stack.url("upload_status")
+        body = json.dumps({"ids": ids}).encode()
+        jh = {"Content-Type": "application/json"}
+        req = urllib.request.Request(base + "/status", data=body, headers=jh)
+        with urllib.request.urlopen(req) as resp:
+            etag = resp.headers["ETag"]
+            assert len(json.loads(resp.read())["videos"]) == args.videos
+        routes = {
+            "health": (base + "/health", "GET", None, {}, 200),
+            "status": (base + "/status", "POST", body, jh, 200),
+            "status_304": (base + "/status", "POST", body, {**jh, "If-None-Match": etag}, 304),
+        }
+        totals = {name: [0, 0.0] for name in routes}
+        for name, r in routes.items():  # warm-up (imports, connections, presign cache)
+            asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
+        for _ in range(args.rounds):
+            for name, r in routes.items():
+                n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
+                totals[name][0] += n
+                totals[name][1] += t
+        rps = {name: n / t for name, (n, t) in totals.items()}
+
+        calls = 50
+        proxy.reset()
+        for _ in range(calls):
+            with urllib.request.urlopen(urllib.request.Request(base + "/status", data=body, headers=jh)) as resp:
+                resp.read()
+        status_rpcs = proxy.snapshot()
+        proxy.reset()
+        for _ in range(calls):
+            urllib.request.urlopen(base + "/health").read()
+        health_rpcs = proxy.snapshot()
+
+        per_call = {k.rsplit("/", 1)[-1]: v / calls for k, v in status_rpcs.items()}
+        result = {
+            "videos": args.videos, "concurrency": args.concurrency, "seconds": args.seconds * args.rounds,
+            "health_rps": round(rps["health"], 1), "status_rps": round(rps["status"], 1),
+            "status_304_rps": round(rps["status_304"], 1),
+            "ratio_status_to_health": round(rps["status"] / rps["health"], 3),
+            "ratio_304_to_health": round(rps["status_304"] / rps["health"], 3),
+            "firestore_rpcs_per_status_call": round(sum(status_rpcs.values()) / calls, 3),
+            "firestore_rpcs_by_method": per_call,
+            "firestore_rpcs_per_health_call": round(sum(health_rpcs.values()) / calls, 3),
+        }
+        print(f"upload_status under functions-framework, {args.videos} videos, concurrency {args.concurrency}, "
+              f"{args.rounds} x {args.seconds:.0f}s per route")
+        print(f"  GET  /health            {result['health_rps']:8.1f} req/s")
+        print(f"  POST /status (200)      {result['status_rps']:8.1f} req/s   ratio {result['ratio_status_to_health']:.3f}")
+        print(f"  POST /status (304)      {result['status_304_rps']:8.1f} req/s   ratio {result['ratio_304_to_health']:.3f}")
+        print(f"  Firestore RPCs per status call: {result['firestore_rpcs_per_status_call']} {per_call}; "
+              f"per health call: {result['firestore_rpcs_per_health_call']}")
+        print(json.dumps(result))
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""library (public): list, show, delete, reset and search videos; discover videos put into the bucket."""
+import flask
+from mam.http import Router
+from mam.library import api
+from mam.settings import load_settings
+
+SETTINGS = load_settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
+_router = Router("library", origins=SETTINGS.frontend_origin)
+
+
+@_router.route("GET", "/videos")
+def _list(request: flask.Request):
+    return api.list_videos(request, SETTINGS)
+
+
+@_router.route("GET", "/videos/{video_id}")
+def _detail(request: flask.Request, video_id: str):
+    return api.get_video(request, SETTINGS, video_id)
+
+
+@_router.route("POST", "/videos/delete")
+def _delete(request: flask.Request):
+    return api.delete(request, SETTINGS)
+
+
+@_router.route("POST", "/reset")
+def _reset(request: flask.Request):
+    return api.reset(request, SETTINGS)
+
+
+@_router.route("GET", "/search")
+def _search(request: flask.Request):
+    return api.search(request, SETTINGS)
+
+
+@_router.route("POST", "/sync")
+def _sync(request: flask.Request):
+    return api.sync(request, SETTINGS)
+
+
+@_router.route("POST", "/b2-events")
+def _b2_events(request: flask.Request):
+    return api.b2_events(request, SETTINGS)
+
+
+def library(request: flask.Request) -> flask.Response:
+    """Entry point (functions-framework target)."""
+    return _router(request)

@@ -1,0 +1,7 @@
+"""The B2 storage plugin for iconik: custom-action requests, the iconik API adapter, the run state machine that
+copies to / removes from LucidLink, and the per-asset verification that keeps every master safe.
+
+Modules: `config` (tuning), `request` (custom-action validation), `client` (iconik API with retries and a rate
+limit), `jobs` (job statuses), `verify` (pure per-asset checks), `runs` (Firestore records), `machine` (the steps),
+`handler` (HTTP entry logic), `actions` (the six custom actions). Import-light: nothing heavy at import time.
+"""

@@ -1,0 +1,166 @@
+"""POST /index: pick the videos to index, mark them Sending and queue one submit task each — within two seconds
+for a thousand videos.
+
+Why not one transaction per video: that is ~1,000 sequential-ish round trips. Instead: one batched read with a
+field mask, Sending written in batches of compare-and-set updates (each document's precondition is the
+update time we read, so a video changed meanwhile makes its batch fail and that batch falls back to per-video
+transactions), and the submit tasks created in parallel while the next batch commits. A submit task is only
+created after its video's Sending is committed, so it always finds the run it was made for.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import flask
+
+from mam import log, store
+from mam.auth import require_user
+from mam.http import ApiError, id_list, json_body
+from mam.indexing import states, worker
+from mam.settings import Settings
+from mam.videos import SENDING, Video, utcnow
+
+MAX_IDS = 1000
+BATCH = 400        # Firestore allows 500 writes per commit
+PARALLEL = 32      # task creations are I/O-bound round trips
+QUEUE_ERROR = "queue_error"
+# the fields skip/mark decisions need (a field mask keeps the read small)
+FIELDS = ["status", "b2_original", "b2_web", "index_started_at", "attempts", "tl_task_id"]
+
+
+def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
+    """Handle POST /index {"ids": [...]} or {"all": true}, optional {"reindex": true}."""
+    import time as _t; _t0 = _t.monotonic()
+    user = require_user(request, settings)
+    log.info("PHASE auth", s=_t.monotonic() - _t0)
+    body = json_body(request)
+    reindex = body.get("reindex", False)
+    if not isinstance(reindex, bool):
+        raise ApiError(400, "invalid_reindex", "reindex must be true or false")
+    if body.get("all") is True:
+        if "ids" in body:
+            raise ApiError(400, "ids_or_all", "give either ids or all, not both")
+        snaps = _read_all()
+        ids = list(snaps)
+    elif "ids" in body:
+        ids = id_list(body["ids"], max_items=MAX_IDS)
+        if not ids:
+            raise ApiError(400, "no_ids", "ids must name at least one video")
+        snaps = _read(ids)
+    else:
+        raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
+
+    log.info("PHASE read", s=_t.monotonic() - _t0)
+    now = utcnow()
+    deadline = settings.index_deadline_seconds
+    skipped: dict[str, str] = {}
+    eligible = []
+    for vid in ids:
+        snap = snaps.get(vid)
+        video = _video(snap) if snap is not None else None
+        reason = states.skip_reason(video, reindex, now, deadline)
+        if reason:
+            skipped[vid] = reason
+        else:
+            eligible.append((snap, video))
+
+    queued: list[str] = []
+    futures: list[tuple[str, Future]] = []
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        for first in range(0, len(eligible), BATCH):
+            marked = _mark_batch(eligible[first:first + BATCH], reindex, now, deadline, skipped)
+            futures += [(vid, pool.submit(_enqueue, vid, run)) for vid, run in marked]  # overlaps the next batch
+            log.info("PHASE batch", s=_t.monotonic() - _t0)
+        for vid, fut in futures:
+            reason = fut.result()
+            if reason:
+                skipped[vid] = reason
+            else:
+                queued.append(vid)
+    log.info("PHASE done", s=_t.monotonic() - _t0)
+    log.info("index requested", uid=user.uid, requested=len(ids), queued=len(queued), skipped=len(skipped),
+             reindex=reindex, all=body.get("all") is True)
+    return {"queued": queued, "skipped": skipped}, 202
+
+
+def _read(ids: list[str]) -> dict[str, Any]:
+    db = store.client()
+    refs = [db.collection(store.VIDEOS).document(i) for i in ids]
+    return {s.id: s for s in db.get_all(refs, field_paths=FIELDS) if s.exists}
+
+
+def _read_all() -> dict[str, Any]:
+    # one streamed query (no cursors: the local emulator ignores them); a field mask keeps it light
+    return {s.id: s for s in store.client().collection(store.VIDEOS).select(FIELDS).stream()}
+
+
+def _video(snap) -> Video:
+    return Video.from_doc(snap.id, {"title": "", **(snap.to_dict() or {})})
+
+
+def _mark_batch(batch: list[tuple[Any, Video]], reindex: bool, now, deadline: int,
+                skipped: dict[str, str]) -> list[tuple[str, int]]:
+    """Write Sending for a batch in one commit (compare-and-set on each update time); [(id, run)] marked."""
+    from google.cloud import firestore
+
+    db = store.client()
+    wb = db.batch()
+    marked = []
+    for snap, video in batch:
+        if not states.mark_sending(video, reindex, now, deadline):  # same rule as the transaction path
+            continue
+        run = states.current_run(video)
+        wb.update(snap.reference, {
+            "status": SENDING, "status_reason": None, "tl_task_id": None, "index_started_at": now,
+            f"attempts.{states.RUN}": run, f"attempts.{states.SUBMITS}": 0,
+            "version": firestore.Increment(1), "updated_at": now,
+        }, option=db.write_option(last_update_time=snap.update_time))
+        marked.append((video.id, run))
+    if not marked:
+        return []
+    try:
+        wb.commit()
+        return marked
+    except Exception as exc:  # noqa: BLE001 - a video changed since we read it: decide each one in a transaction
+        log.info("sending batch conflicted; per-video fallback", size=len(marked), error=type(exc).__name__)
+    out = []
+    for vid, _ in marked:
+        run, reason = _mark_one(vid, reindex, deadline)
+        if reason:
+            skipped[vid] = reason
+        else:
+            out.append((vid, run))
+    return out
+
+
+def _mark_one(video_id: str, reindex: bool, deadline: int) -> tuple[int, str | None]:
+    """Mark one video Sending in a transaction (re-checked); (run, None) or (0, skip reason)."""
+    now = utcnow()
+    applied: dict[str, int] = {}
+
+    def mutate(v: Video) -> bool:
+        applied.clear()  # the transaction may run this more than once
+        if states.mark_sending(v, reindex, now, deadline):
+            applied["run"] = states.current_run(v)
+            return True
+        return False
+
+    after = store.update_video(video_id, mutate)
+    if after is None:
+        return 0, states.NOT_FOUND
+    if "run" not in applied or after.status != SENDING:
+        return 0, states.skip_reason(after, reindex, now, deadline) or states.IN_FLIGHT
+    return applied["run"], None
+
+
+def _enqueue(video_id: str, run: int) -> str | None:
+    """Queue the submit task; on failure end the run (never leave a video in Sending with no task behind it)."""
+    try:
+        worker.enqueue_submit(video_id, run)
+        return None
+    except Exception as exc:  # noqa: BLE001
+        log.error("could not queue submit", video_id=video_id, error=type(exc).__name__)
+        store.update_video(video_id, lambda v: states.finish_failed(
+            v, "Could not queue the video for indexing; please try again.", run=run))
+        return QUEUE_ERROR

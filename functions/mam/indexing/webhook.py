@@ -1,0 +1,80 @@
+"""POST /webhook: Twelve Labs tells us a task is ready or failed; finish that video at once.
+
+The signature (TL-Signature, HMAC-SHA256 over "<t>.<body>", |now - t| <= 5 min) is checked before anything else.
+Replays are harmless: a finished video is left alone (natural de-duplication on the record's state), and the
+task is re-read from Twelve Labs rather than trusting the event's fields, so old or reordered events cannot
+move a video backwards. Anything we cannot finish now is left to the follow tasks (answered 200 so Twelve Labs
+does not retry in a loop)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask
+
+from mam import log, store
+from mam.http import ApiError
+from mam.indexing import states, worker
+from mam.settings import Settings
+
+MAX_BODY = 64 * 1024
+TASK_EVENTS = ("index.task.ready", "index.task.failed")
+
+
+def find_by_task(task_id: str):
+    """The video following Twelve Labs task `task_id` (one equality query, limit 1), or None."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    from mam.videos import Video
+
+    query = store.client().collection(store.VIDEOS).where(filter=FieldFilter("tl_task_id", "==", task_id)).limit(1)
+    # (store.iter_videos pages with cursors, which the local Firestore emulator ignores: it would never end)
+    for snap in query.stream():
+        return Video.from_doc(snap.id, snap.to_dict())
+    return None
+
+
+def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """Verify and apply one webhook event."""
+    from mam import twelvelabs as tl
+
+    if not settings.twelvelabs_webhook_secret:
+        raise ApiError(404, "webhooks_not_configured", "Twelve Labs webhooks are not configured here")
+    if (request.content_length or 0) > MAX_BODY:
+        raise ApiError(413, "body_too_large", f"webhook body is larger than {MAX_BODY} bytes")
+    body = request.get_data(cache=True)
+    if len(body) > MAX_BODY:
+        raise ApiError(413, "body_too_large", f"webhook body is larger than {MAX_BODY} bytes")
+    try:
+        tl.verify_webhook(settings.twelvelabs_webhook_secret, request.headers.get("TL-Signature"), body)
+    except tl.WebhookSignatureError as exc:
+        log.warning("webhook rejected", reason=exc.reason)
+        raise ApiError(401, "invalid_signature", exc.reason) from None
+    try:
+        event = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "webhook body is not valid JSON") from None
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        raise ApiError(400, "invalid_event", "webhook body has no data object")
+    kind = event.get("type")
+    if kind not in TASK_EVENTS:
+        return {"ignored": str(kind)[:100]}
+    task_id = event["data"].get("id")
+    if not isinstance(task_id, str) or not task_id or len(task_id) > 200:
+        raise ApiError(400, "invalid_event", "webhook data.id must be a task id")
+
+    video = find_by_task(task_id)
+    if video is None:
+        log.info("webhook for an unknown task", task_id=task_id, event=event.get("id"))
+        return {"ignored": "unknown task"}
+    if not states.is_following(video, task_id):
+        return {"already": video.status}
+    try:
+        info = tl.client_for(settings).retrieve_task(task_id)
+    except tl.TwelveLabsError as exc:  # the follow tasks will finish it
+        log.warning("webhook could not read the task", task_id=task_id, status=exc.status)
+        return {"deferred": True}
+    result = worker.apply_task(settings, video, info)
+    log.info("webhook applied", video_id=video.id, task_id=task_id, event=event.get("id"), type=kind,
+             status=result.get("status"))
+    return result

@@ -1,0 +1,238 @@
+"""The Cloud Tasks side of indexing: submit a video to Twelve Labs, follow its task, finish the video.
+
+Every handler is idempotent and bounded:
+- a task is named from (video, run, attempt/hop), and each hop is claimed once in Firestore (`index_hops`), so a
+  duplicate delivery (the emulator and at-least-once delivery both make them) does nothing; a Cloud Tasks retry
+  of the same task (retry count > 0) may take over a claimed hop, so a crash never ends a chain;
+- the record changes only through the transitions in `states` inside a Firestore transaction, and only when the
+  status really changes;
+- waiting is a new task with a schedule time, never a sleep: polls grow (schedule.poll_delay), errors back off
+  (schedule.error_delay, honouring Retry-After), and the run ends at INDEX_DEADLINE_SECONDS with Failed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from mam import b2, log, store, tasks
+from mam.indexing import schedule, states
+from mam.settings import Settings
+from mam.tasks import TaskContext
+from mam.videos import INDEX_IN_FLIGHT, Video, utcnow
+
+QUEUE = "index"
+TARGET = "index_tasks"
+SUBMIT_PATH = "/tasks/submit"
+FOLLOW_PATH = "/tasks/follow"
+MAX_SUBMIT_ATTEMPTS = 8
+HOPS = "index_hops"            # Firestore collection of claimed hops (give it a TTL policy on `expire_at`)
+HOP_TTL = dt.timedelta(days=3)
+THUMB_MAX_BYTES = 5 * 1024 * 1024
+GENERIC_FAILURE = "Twelve Labs could not index this video."
+
+
+def thumbnail_key(video_id: str) -> str:
+    """B2 key of the thumbnail copied from Twelve Labs (delete it with the video)."""
+    return f"thumbnails/{video_id}.jpg"
+
+
+# ---- enqueueing ------------------------------------------------------------------------------------------------
+def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0) -> str:
+    """The submit task of (video, run, attempt); deterministic name, so re-enqueueing is harmless."""
+    return tasks.enqueue(QUEUE, TARGET, SUBMIT_PATH, {"video_id": video_id, "run": run, "attempt": attempt},
+                         key=("submit", video_id, run, attempt), delay_seconds=delay, deadline_seconds=60)
+
+
+def enqueue_follow(video_id: str, task_id: str, hop: int, started: float, errors: int = 0, delay: float = 0) -> str:
+    """Follow hop `hop` of a Twelve Labs task; `started` = when the task was created (unix seconds)."""
+    payload = {"video_id": video_id, "task_id": task_id, "hop": hop, "started": started, "errors": errors}
+    return tasks.enqueue(QUEUE, TARGET, FOLLOW_PATH, payload, key=("follow", video_id, task_id, hop),
+                         delay_seconds=delay, deadline_seconds=60)
+
+
+def claim(key: str, ctx: TaskContext) -> bool:
+    """True if this delivery owns `key`: first to claim it, or a Cloud Tasks retry of the task that did."""
+    if store.claim_once(HOPS, key, {"task": ctx.name, "expire_at": utcnow() + HOP_TTL}):
+        return True
+    return ctx.retry_count > 0
+
+
+# ---- submit ----------------------------------------------------------------------------------------------------
+def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    """Create the Twelve Labs task of a video in Sending from a presigned URL of its stored file."""
+    from mam import twelvelabs as tl
+
+    video_id, run, attempt = _fields(payload, video_id=str, run=int, attempt=int)
+    video = store.get_video(video_id)
+    if video is None:
+        return {"skipped": "video deleted"}
+    if (ctx.retry_count > 0 and video.tl_task_id and video.status in INDEX_IN_FLIGHT
+            and states.current_run(video) == run):
+        # a retry after the task was recorded but before the first follow was queued: queue it (same name)
+        enqueue_follow(video_id, video.tl_task_id, 0, time.time(), delay=schedule.poll_delay(0))
+        return {"resumed": video.tl_task_id}
+    if not states.is_current_submit(video, run):
+        return {"skipped": "stale run"}
+    if not claim(f"{video_id}.s{run}.{attempt}", ctx):
+        return {"skipped": "duplicate delivery"}
+    client = tl.client_for(settings)
+    try:
+        if video.tl_video_id:  # re-index: remove the old entry first, or search would find the video twice
+            client.delete_video(video.tl_video_id)
+        url = b2.presigned_get(settings, video.stored_key or "",
+                               ttl=max(settings.presign_ttl_seconds, settings.index_deadline_seconds + 3600))
+        task_id, _ = client.create_task(url, {"mam_id": video_id})
+    except tl.TwelveLabsError as exc:
+        return _submit_failed(settings, video, run, attempt, exc)
+    after = _update(video_id, lambda v: states.record_task(v, run, task_id))
+    if after is None or after.tl_task_id != task_id:
+        # deleted or restarted while we were creating it: nobody follows this task (its index entry is orphaned
+        # and search skips it, as it maps to no current record)
+        log.warning("twelvelabs task orphaned", video_id=video_id, task_id=task_id)
+        return {"orphaned": task_id}
+    enqueue_follow(video_id, task_id, 0, time.time(), delay=schedule.poll_delay(0))
+    log.info("twelvelabs task created", video_id=video_id, task_id=task_id, run=run, attempt=attempt)
+    return {"task_id": task_id}
+
+
+def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc) -> dict[str, Any]:
+    from mam import twelvelabs as tl
+
+    log.warning("twelvelabs submit failed", video_id=video.id, run=run, attempt=attempt, status=exc.status,
+                code=exc.code, error=exc.message[:200])
+    if isinstance(exc, tl.NotFound):
+        tl.client_for(settings).forget_index()  # the index was deleted: the retry creates it again
+    retryable = exc.retryable or isinstance(exc, tl.NotFound)
+    if retryable and attempt + 1 < MAX_SUBMIT_ATTEMPTS and not states.past_deadline(
+            video, utcnow(), settings.index_deadline_seconds):
+        delay = schedule.error_delay(attempt + 1, exc.retry_after)
+        _update(video.id, lambda v: states.count_submit(v, run))
+        enqueue_submit(video.id, run, attempt + 1, delay=delay)
+        return {"retry_in": delay}
+    if retryable:
+        reason = f"Twelve Labs was unavailable; gave up after {attempt + 1} attempts ({exc.message[:200]})."
+    else:
+        reason = f"Twelve Labs refused the video: {exc.message[:300]}"
+    _update(video.id, lambda v: states.finish_failed(v, reason, run=run))
+    return {"failed": reason}
+
+
+# ---- follow ----------------------------------------------------------------------------------------------------
+def follow(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+    """One poll of a Twelve Labs task: show its status, finish the video, or schedule the next poll."""
+    from mam import twelvelabs as tl
+
+    video_id, task_id, hop, started, errors = _fields(payload, video_id=str, task_id=str, hop=int, started=float,
+                                                      errors=int)
+    video = store.get_video(video_id)
+    if video is None or not states.is_following(video, task_id):
+        return {"stopped": "not following this task"}  # finished (e.g. by the webhook), deleted or restarted
+    if not claim(f"{video_id}.{task_id}.{hop}", ctx):
+        return {"skipped": "duplicate delivery"}
+    now = utcnow()
+    deadline = settings.index_deadline_seconds
+    if states.past_deadline(video, now, deadline):
+        _update(video_id, lambda v: states.finish_failed(v, states.TIMED_OUT, task_id=task_id))
+        log.warning("indexing timed out", video_id=video_id, task_id=task_id, hops=hop)
+        return {"failed": states.TIMED_OUT}
+    client = tl.client_for(settings)
+    try:
+        info = client.retrieve_task(task_id)
+    except tl.NotFound:
+        reason = "The Twelve Labs task no longer exists."
+        _update(video_id, lambda v: states.finish_failed(v, reason, task_id=task_id))
+        return {"failed": reason}
+    except tl.TwelveLabsError as exc:  # 429, 5xx, time-outs (and 4xx such as a revoked key): back off
+        delay = _until_deadline(video, now, deadline, schedule.error_delay(errors + 1, exc.retry_after))
+        enqueue_follow(video_id, task_id, hop + 1, started, errors + 1, delay=delay)
+        log.warning("twelvelabs poll failed", video_id=video_id, task_id=task_id, status=exc.status,
+                    code=exc.code, retry_in=delay)
+        return {"retry_in": delay}
+    result = apply_task(settings, video, info)
+    if not info.done:
+        delay = _until_deadline(video, now, deadline, schedule.poll_delay(time.time() - started))
+        enqueue_follow(video_id, task_id, hop + 1, started, 0, delay=delay)
+        result["next_in"] = delay
+    return result
+
+
+def _until_deadline(video: Video, now: dt.datetime, deadline: int, delay: float) -> float:
+    """Never sleep past the deadline: the poll after it is the one that times the run out."""
+    started = video.index_started_at or now
+    left = deadline - (now - started).total_seconds()
+    return max(1.0, min(delay, left + 1.0))
+
+
+# ---- finish (shared with the webhook) -----------------------------------------------------------------------
+def apply_task(settings: Settings, video: Video, info) -> dict[str, Any]:
+    """Bring the record in line with a Twelve Labs task seen just now (idempotent; writes only on change)."""
+    if info.status == "ready":
+        if not info.video_id:
+            return {"status": "ready-without-video"}  # cannot happen on the real API; poll again
+        thumb = copy_thumbnail(settings, video.id, info)
+        after = _update(video.id, lambda v: states.finish_ready(v, info.id, info.video_id, thumb, info.duration,
+                                                                info.width, info.height))
+        if after is not None and after.status == "ready" and after.tl_video_id == info.video_id:
+            log.info("video indexed", video_id=video.id, task_id=info.id, tl_video_id=info.video_id,
+                     thumbnail=bool(thumb))
+        return {"status": "ready"}
+    if info.status == "failed":
+        reason = info.error or GENERIC_FAILURE
+        _update(video.id, lambda v: states.finish_failed(v, reason, task_id=info.id))
+        log.info("video indexing failed", video_id=video.id, task_id=info.id, code=info.error_code)
+        return {"status": "failed", "reason": reason}
+    wanted = states.FROM_TWELVELABS.get(info.status)
+    if wanted and wanted != video.status:  # skip the transaction entirely when nothing changed
+        _update(video.id, lambda v: states.progress(v, info.id, info.status))
+    return {"status": info.status}
+
+
+def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
+    """Copy Twelve Labs' thumbnail of a ready task into B2; None (keep the upload's) when there is none."""
+    import requests
+
+    from mam import twelvelabs as tl
+
+    urls = list(info.thumbnail_urls)
+    if not urls and info.video_id:
+        try:
+            found = tl.client_for(settings).get_video(info.video_id)
+            urls = list(found.thumbnail_urls) if found else []
+        except tl.TwelveLabsError as exc:
+            log.warning("twelvelabs video lookup failed", video_id=video_id, status=exc.status)
+    for url in urls[:2]:
+        try:
+            with requests.get(url, timeout=(5, 15), stream=True) as resp:
+                kind = resp.headers.get("Content-Type", "").split(";")[0].strip()
+                if resp.status_code != 200 or not kind.startswith("image/"):
+                    continue
+                data = resp.raw.read(THUMB_MAX_BYTES + 1, decode_content=True)
+            if not data or len(data) > THUMB_MAX_BYTES:
+                continue
+            key = thumbnail_key(video_id)
+            b2.put_bytes(settings, key, data, kind, cache_control="public, max-age=86400")
+            return key
+        except Exception as exc:  # noqa: BLE001 - the upload thumbnail is a fine fallback
+            log.warning("thumbnail copy failed", video_id=video_id, error=type(exc).__name__)
+    return None
+
+
+def _fields(payload: dict[str, Any], **types) -> tuple:
+    """Typed fields of a task payload (a missing "attempt"/"errors" counts as 0); 400 when malformed."""
+    from mam.http import ApiError
+
+    out = []
+    for name, kind in types.items():
+        raw = payload.get(name, 0 if name in ("attempt", "errors") else None)
+        if raw is None or isinstance(raw, bool) or (kind is str and not isinstance(raw, str)):
+            raise ApiError(400, "invalid_task", f"task payload field {name} is missing or malformed")
+        try:
+            out.append(kind(raw))
+        except (TypeError, ValueError):
+            raise ApiError(400, "invalid_task", f"task payload field {name} is malformed") from None
+    return tuple(out)
+
+
+def _update(video_id: str, mutate) -> Video | None:
+    return store.update_video(video_id, mutate)

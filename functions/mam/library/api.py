@@ -1,0 +1,114 @@
+"""HTTP handlers of the `library` function: authorise, parse, call the domain modules, shape the answer.
+
+Reading and search follow PUBLIC_READ (anonymous when on); delete and sync need a signed-in user; reset needs an
+admin (ADMIN_EMAILS); B2 event notifications are authenticated by their signature alone.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+
+from mam import log
+from mam.auth import require_reader, require_user
+from mam.http import ApiError, id_list, json_body
+from mam.library import listing
+from mam.settings import Settings
+
+MAX_DELETE_IDS = 1000
+MAX_EVENT_BODY = 1_000_000
+
+
+def list_videos(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """GET /videos?page=&page_size= (newest first, with the total)."""
+    require_reader(request, settings)
+    page, size = listing.parse_page(request.args)
+    return listing.list_page(settings, page, size)
+
+
+def get_video(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
+    """GET /videos/{id}."""
+    require_reader(request, settings)
+    return listing.detail(settings, video_id)
+
+
+def delete(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /videos/delete {"ids": [...]} or {"all": true}: per-video {"ok", "error"}."""
+    from mam import store
+    from mam.library import deletion
+
+    user = require_user(request, settings)
+    body = json_body(request)
+    if body.get("all") is True:
+        if "ids" in body:
+            raise ApiError(400, "ids_or_all", "give either ids or all, not both")
+        videos = {v.id: v for v in store.iter_videos()}
+        ids = list(videos)
+    elif "ids" in body:
+        ids = id_list(body["ids"], max_items=MAX_DELETE_IDS)
+        if not ids:
+            raise ApiError(400, "no_ids", "ids must name at least one video")
+        if not all(listing.valid_id(vid) for vid in ids):
+            raise ApiError(400, "invalid_ids", "ids must hold video ids")
+        videos = store.get_videos(ids)  # one batched read
+    else:
+        raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
+    results = deletion.delete_videos(settings, ids, videos)
+    failed = sum(1 for o in results.values() if not o.ok)
+    log.info("delete requested", uid=user.uid, requested=len(ids), failed=failed, all=body.get("all") is True)
+    return {"results": {vid: o.as_json() for vid, o in results.items()}}
+
+
+def reset(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /reset (admins): delete every video and the leftovers no record owns."""
+    from mam.library import deletion
+
+    user = require_user(request, settings)
+    if not user.admin:
+        raise ApiError(403, "admin_required", "only an administrator may reset the library")
+    log.warning("library reset requested", uid=user.uid)
+    return deletion.reset(settings)
+
+
+def search(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """GET /search?q=&options=&page_token=."""
+    from mam.library import search as search_mod
+
+    require_reader(request, settings)
+    query = search_mod.parse_query(request.args.get("q"))
+    options = search_mod.parse_options(request.args.get("options"))
+    token = search_mod.parse_token(request.args.get("page_token"))
+    return search_mod.search(settings, query, options, token)
+
+
+def sync(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /sync: add every video file of the bucket's videos prefix that has no record."""
+    from mam.library import discover
+
+    user = require_user(request, settings)
+    result = discover.sync(settings)
+    log.info("sync requested", uid=user.uid, added=len(result["added"]))
+    return result
+
+
+def b2_events(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /b2-events: a B2 event notification, verified on the raw body before anything else."""
+    from mam.library import discover, signature
+
+    if not settings.b2_event_signing_secret:
+        raise ApiError(404, "events_not_configured", "B2 event notifications are not configured here")
+    if (request.content_length or 0) > MAX_EVENT_BODY:
+        raise ApiError(413, "body_too_large", f"notification body is larger than {MAX_EVENT_BODY} bytes")
+    body = request.get_data(cache=True)
+    if len(body) > MAX_EVENT_BODY:
+        raise ApiError(413, "body_too_large", f"notification body is larger than {MAX_EVENT_BODY} bytes")
+    try:
+        signature.verify(settings.b2_event_signing_secret, request.headers.get(signature.HEADER), body)
+    except signature.SignatureError as exc:
+        log.warning("b2 event rejected", reason=exc.reason)
+        raise ApiError(401, "invalid_signature", exc.reason) from None
+    try:
+        events = discover.parse_events(body)
+    except discover.EventsError as exc:
+        raise ApiError(400, "invalid_events", str(exc)) from None
+    return discover.handle_events(settings, events)

@@ -1,0 +1,64 @@
+"""Paginated library listing (newest first, with the total) and the video detail view."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from mam import store
+from mam.http import ApiError
+from mam.library.views import video_json
+from mam.settings import Settings
+
+DEFAULT_PAGE_SIZE = 24
+MAX_PAGE_SIZE = 100
+# Firestore charges every skipped document of an offset; past this a caller is crawling, not browsing.
+MAX_OFFSET = 10_000
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def _int_arg(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be an integer") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"invalid_{name}", f"{name} must be between {lo} and {hi}")
+    return value
+
+
+def parse_page(args: Mapping[str, str]) -> tuple[int, int]:
+    """(page, page_size) from query arguments; 400 when malformed or out of range."""
+    size = _int_arg(args, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    page = _int_arg(args, "page", 1, 1, MAX_OFFSET // size + 1)
+    return page, size
+
+
+def valid_id(video_id: str) -> bool:
+    """True for a video id as we mint them (hex, or URL-safe characters)."""
+    return bool(_VIDEO_ID.match(video_id or ""))
+
+
+def check_id(video_id: str) -> str:
+    """`video_id` if valid; 404 for anything else, as no such video can exist."""
+    if not valid_id(video_id):
+        raise ApiError(404, "not_found", "no such video")
+    return video_id
+
+
+def list_page(settings: Settings, page: int, page_size: int) -> dict[str, Any]:
+    """One page of the library, newest first: {"videos", "total", "page", "page_size"}."""
+    videos, total = store.list_videos(page, page_size)
+    return {"videos": [video_json(v, settings) for v in videos], "total": total, "page": page,
+            "page_size": page_size}
+
+
+def detail(settings: Settings, video_id: str) -> dict[str, Any]:
+    """One video, or a 404 ApiError."""
+    video = store.get_video(check_id(video_id))
+    if video is None:
+        raise ApiError(404, "not_found", "no such video")
+    return video_json(video, settings)

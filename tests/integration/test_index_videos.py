@@ -1,0 +1,333 @@
+"""Indexing against the real local parts: index_videos + index_tasks under functions-framework, the Firestore,
+Cloud Tasks and Auth emulators, moto as B2 and the local Twelve Labs fetching the presigned URL.
+
+Own processes on free ports (so the settings under test — a short deadline, the webhook secret, this module's
+stand-in — are exactly these), driven over HTTP the way the front end, Cloud Tasks and Twelve Labs call them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import LOGS, ROOT, wait_for
+from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
+
+pytestmark = pytest.mark.timeout(240)
+
+SECRET = "index-test-webhook-secret"
+DEADLINE = 14  # seconds: short, so the deadline case finishes quickly (normal runs end within ~6 s)
+
+
+class Functions:
+    """index_videos (public) and index_tasks (private) on free ports, pointed at each other and the stand-in."""
+
+    def __init__(self, env: dict[str, str]):
+        self.public_port, self.private_port = free_port(), free_port()
+        self.public = f"http://127.0.0.1:{self.public_port}"
+        self.private = f"http://127.0.0.1:{self.private_port}"
+        env = {**env, "FUNCTION_URL_INDEX_VIDEOS": self.public, "FUNCTION_URL_INDEX_TASKS": self.private}
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.procs = []
+        for target, port in (("index_videos", self.public_port), ("index_tasks", self.private_port)):
+            log = open(LOGS / f"test-{target}.log", "ab")  # noqa: SIM115 - owned by the process
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "functions_framework", "--source", str(ROOT / "functions/index_videos/main.py"),
+                 "--target", target, "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        for url in (self.public, self.private):
+            wait_http(f"{url}/health", timeout=30)
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture(scope="module")
+def twelvelabs():
+    with StandIn("--index-seconds", "1", "--no-understanding", log_path=str(LOGS / "test-twelvelabs-index.log")) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def fns(emulators, stack, twelvelabs):
+    env = {**os.environ, **stack.env(), "TWELVELABS_BASE_URL": twelvelabs.base_url,
+           "TWELVELABS_API_KEY": twelvelabs.api_key, "TWELVELABS_WEBHOOK_SECRET": SECRET,
+           "TWELVELABS_INDEX_NAME": f"index-test-{uuid.uuid4().hex[:8]}", "INDEX_DEADLINE_SECONDS": str(DEADLINE)}
+    f = Functions(env)
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def clip_bytes(tmp_path_factory) -> bytes:
+    path = make_video(tmp_path_factory.mktemp("idx") / "clip.mp4", caption="Index me", seconds=4.5)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+@pytest.fixture(autouse=True)
+def _reset_standin(twelvelabs):
+    twelvelabs.admin("DELETE", "/faults")
+    twelvelabs.admin("DELETE", "/failures")
+    twelvelabs.admin("PUT", "/config", json={"index_seconds": 1})
+    twelvelabs.admin("PUT", "/webhook", json={"url": None})
+    yield
+
+
+def new_video(clip_bytes: bytes, status: str = "uploaded", name: str = "clip.mp4", **fields) -> str:
+    """A stored video: its file in B2 (moto) and its record in Firestore, as an upload leaves them."""
+    from mam import b2, store
+    from mam.settings import load_settings
+    from mam.videos import Video
+
+    vid = uuid.uuid4().hex[:20]
+    key = f"uploads/{vid}/original/{name}"
+    b2.put_bytes(load_settings("b2"), key, clip_bytes, "video/mp4")
+    store.create_video(Video(id=vid, title=name, owner="demo@example.com", status=status, b2_original=key, **fields))
+    return vid
+
+
+def video(vid: str):
+    from mam import store
+
+    return store.get_video(vid)
+
+
+def index(fns, token, **body) -> requests.Response:
+    return requests.post(f"{fns.public}/index", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def wait_status(vid: str, statuses: tuple[str, ...], timeout: float = 30):
+    return wait_for(lambda: (v := video(vid)) is not None and v.status in statuses and v, timeout=timeout,
+                    what=f"video {vid} in {statuses}")
+
+
+def tl_calls(twelvelabs) -> dict[str, int]:
+    calls = twelvelabs.admin("GET", "/stats").json()["calls"]
+    return next(iter(calls.values()), {}) if calls else {}
+
+
+def task_state(twelvelabs, task_id: str) -> dict:
+    return twelvelabs.admin("GET", "/state").json()["tasks"][task_id]
+
+
+# ---- POST /index -----------------------------------------------------------------------------------------------
+def test_index_runs_to_ready_with_thumbnail_and_skips_what_it_must(fns, twelvelabs, demo_token, clip_bytes,
+                                                                    clean_firestore):
+    from mam import b2
+    from mam.settings import load_settings
+
+    ready_id = new_video(clip_bytes)
+    uploading = new_video(clip_bytes, status="uploading")
+    resp = index(fns, demo_token, ids=[ready_id, uploading, "no-such-video"])
+    assert resp.status_code == 202, resp.text
+    assert resp.json() == {"queued": [ready_id], "skipped": {uploading: "not_stored", "no-such-video": "not_found"}}
+    assert video(ready_id).status in ("sending", "validating")
+    again = index(fns, demo_token, ids=[ready_id]).json()
+    assert again == {"queued": [], "skipped": {ready_id: "in_flight"}}
+
+    v = wait_status(ready_id, ("ready", "failed"))
+    assert v.status == "ready", v.status_reason
+    task = task_state(twelvelabs, v.tl_task_id)
+    assert task["status"] == "ready" and v.tl_video_id == task["video_id"]
+    assert v.b2_thumbnail == f"thumbnails/{ready_id}.jpg"
+    obj = b2.client(load_settings("b2")).get_object(Bucket=load_settings("b2").b2_bucket, Key=v.b2_thumbnail)
+    assert obj["ContentType"] == "image/jpeg" and obj["Body"].read()[:2] == b"\xff\xd8"
+    assert v.duration is None or v.duration > 4  # filled from Twelve Labs only when the upload did not
+    # the record was written only on change: sending, validating, (pending/queued/indexing seen), ready
+    assert v.version <= 6
+
+    assert index(fns, demo_token, ids=[ready_id]).json()["skipped"] == {ready_id: "already_indexed"}
+    redo = index(fns, demo_token, ids=[ready_id], reindex=True).json()
+    assert redo["queued"] == [ready_id]
+    v2 = wait_status(ready_id, ("ready", "failed"))
+    assert v2.status == "ready" and v2.tl_task_id != v.tl_task_id and v2.tl_video_id != v.tl_video_id
+    # the re-index removed the old entry from the index, so search cannot find the video twice
+    gone = requests.get(f"{twelvelabs.base_url}/indexes/{task['index_id']}/videos/{v.tl_video_id}",
+                        headers={"x-api-key": twelvelabs.api_key}, timeout=10)
+    assert gone.status_code == 404
+
+
+def test_index_request_validation(fns, demo_token):
+    assert requests.post(f"{fns.public}/index", json={"ids": ["x"]}, timeout=10).status_code == 401
+    for body, code in (({}, "ids_or_all"), ({"ids": "abc"}, "invalid_ids"), ({"ids": []}, "no_ids"),
+                       ({"ids": ["a"], "reindex": "yes"}, "invalid_reindex"), ({"ids": ["a"], "all": True}, "ids_or_all")):
+        resp = index(fns, demo_token, **body)
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == code, (body, resp.text)
+    raw = requests.post(f"{fns.public}/index", data=b"{not json", timeout=10,
+                        headers={"Authorization": f"Bearer {demo_token}", "Content-Type": "application/json"})
+    assert raw.status_code == 400 and raw.json()["error"]["code"] == "invalid_json"
+
+
+def test_index_all_thousand_videos_answers_within_two_seconds(fns, demo_token, clean_firestore, stack_env):
+    """1,000 records marked Sending and 1,000 submit tasks created in one request (the queue is paused so the
+    tasks are not run; they are purged afterwards)."""
+    from mam import store, tasks
+    from mam.videos import Video
+
+    db = store.client()
+    batch = db.batch()
+    for i in range(1000):
+        v = Video(id=f"bulk{i:04d}", title=f"bulk {i}", status="uploaded", b2_original=f"uploads/bulk{i:04d}/a.mp4")
+        batch.set(db.collection("videos").document(v.id), v.to_doc())
+        if i % 400 == 399:
+            batch.commit()
+            batch = db.batch()
+    batch.commit()
+    client = tasks._tasks_client()
+    queue = tasks.queue_path("index")
+    client.pause_queue(name=queue)
+    try:
+        started = time.monotonic()
+        resp = index(fns, demo_token, all=True)
+        elapsed = time.monotonic() - started
+        assert resp.status_code == 202, resp.text
+        assert len(resp.json()["queued"]) == 1000 and resp.json()["skipped"] == {}
+        assert elapsed < 2.0, f"POST /index for 1,000 videos took {elapsed:.2f} s"
+        assert len(list(client.list_tasks(parent=queue))) >= 1000
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        sending = db.collection("videos").where(filter=FieldFilter("status", "==", "sending")).select(["status"]).stream()
+        assert sum(1 for _ in sending) == 1000
+    finally:
+        client.purge_queue(name=queue)
+        client.resume_queue(name=queue)
+
+
+# ---- follow tasks --------------------------------------------------------------------------------------------
+def test_duplicate_follow_tasks_poll_once_per_hop(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    from mam import store
+    from mam.indexing import worker
+
+    twelvelabs.admin("PUT", "/config", json={"index_seconds": 9})  # ready between the 2nd and 3rd poll
+    vid = new_video(clip_bytes)
+    assert index(fns, demo_token, ids=[vid]).json()["queued"] == [vid]
+    v = wait_status(vid, ("validating", "pending", "queued", "indexing"))
+    before = tl_calls(twelvelabs).get("GET /tasks/<task_id>", 0)
+    # three more copies of the first follow task (same name: the emulator accepts duplicates, as at-least-once
+    # delivery can produce them) plus a copy of a later hop
+    for _ in range(3):
+        worker.enqueue_follow(vid, v.tl_task_id, 0, time.time(), delay=0)
+    worker.enqueue_follow(vid, v.tl_task_id, 1, time.time(), delay=0)
+    done = wait_status(vid, ("ready", "failed"), timeout=40)
+    assert done.status == "ready"
+    time.sleep(2)  # any surviving duplicate chain would poll again now
+    hops = [d.id for d in store.client().collection(worker.HOPS).stream() if d.id.startswith(f"{vid}.{v.tl_task_id}.")]
+    polls = tl_calls(twelvelabs).get("GET /tasks/<task_id>", 0) - before
+    assert polls == len(hops), f"{polls} polls for {len(hops)} hops"
+    assert polls <= 4  # one chain: polls at ~5 s, ~15 s (+ the injected hop 1 taking that hop's place)
+
+
+def test_rate_limits_then_success(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    # the first create is rate limited (JSON body + Retry-After), then two polls (empty-body 429s, as documented)
+    twelvelabs.admin("POST", "/faults", json={"method": "POST", "path": "/tasks", "status": 429, "times": 1,
+                                              "retry_after": 1})
+    twelvelabs.admin("POST", "/faults", json={"method": "GET", "path": "/tasks/.+", "status": 429, "times": 2,
+                                              "body": "empty"})
+    vid = new_video(clip_bytes)
+    assert index(fns, demo_token, ids=[vid]).json()["queued"] == [vid]
+    seen = set()
+    deadline = time.time() + 40
+    while time.time() < deadline:
+        v = video(vid)
+        seen.add(v.status)
+        if v.status in ("ready", "failed"):
+            break
+        time.sleep(0.2)
+    assert v.status == "ready", v.status_reason
+    assert "failed" not in seen
+    assert twelvelabs.admin("GET", "/stats").json()["faults_fired"] >= 3
+
+
+def test_failed_twelvelabs_task_sets_failed_with_reason(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    twelvelabs.admin("POST", "/failures", json={"match": "doomed", "code": "video_resolution_too_low",
+                                                "message": "The video resolution is too low."})
+    vid = new_video(clip_bytes, name="doomed.mp4")
+    index(fns, demo_token, ids=[vid])
+    v = wait_status(vid, ("ready", "failed"))
+    assert v.status == "failed" and v.status_reason == "The video resolution is too low."
+    assert v.tl_video_id is None
+    # a failed video may be indexed again (and now succeeds)
+    twelvelabs.admin("DELETE", "/failures")
+    assert index(fns, demo_token, ids=[vid]).json()["queued"] == [vid]
+    assert wait_status(vid, ("ready", "failed")).status == "ready"
+
+
+def test_deadline_ends_in_failed_timed_out(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    twelvelabs.admin("PUT", "/config", json={"index_seconds": 3600})
+    vid = new_video(clip_bytes)
+    index(fns, demo_token, ids=[vid])
+    v = wait_status(vid, ("ready", "failed"), timeout=DEADLINE + 20)
+    assert v.status == "failed" and v.status_reason == "Indexing timed out."
+    elapsed = (v.updated_at - v.index_started_at).total_seconds()
+    assert DEADLINE <= elapsed <= DEADLINE + 8, elapsed
+
+
+# ---- webhook --------------------------------------------------------------------------------------------------
+def _hook(fns, body: bytes, header: str | None) -> requests.Response:
+    headers = {"Content-Type": "application/json", **({"TL-Signature": header} if header else {})}
+    return requests.post(f"{fns.public}/webhook", data=body, headers=headers, timeout=30)
+
+
+def test_webhook_from_twelvelabs_finishes_the_video_at_once(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    twelvelabs.admin("PUT", "/webhook", json={"url": f"{fns.public}/webhook", "secret": SECRET})
+    vid = new_video(clip_bytes)
+    index(fns, demo_token, ids=[vid])
+    v = wait_status(vid, ("ready", "failed"), timeout=20)
+    assert v.status == "ready"
+    # ready well before the first poll (5 s after the task was created): the webhook did it
+    assert (v.updated_at - v.index_started_at).total_seconds() < 4.5
+    deliveries = twelvelabs.admin("GET", "/webhook/deliveries").json()["deliveries"]
+    assert any(d["task_id"] == v.tl_task_id and d["status"] == 200 for d in deliveries)
+
+
+def test_webhook_signature_cases(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    from mam.twelvelabs import sign_webhook
+
+    twelvelabs.admin("PUT", "/config", json={"index_seconds": 3})
+    vid = new_video(clip_bytes)
+    index(fns, demo_token, ids=[vid])
+    v = wait_status(vid, ("validating", "pending", "queued", "indexing"))
+    # wait until Twelve Labs says ready, then tell our function before its poll does
+    wait_for(lambda: task_state(twelvelabs, v.tl_task_id)["status"] == "ready", timeout=10, what="TL ready")
+    body = json.dumps({"id": "whe_test1", "created_at": "2026-01-01T00:00:00Z", "type": "index.task.ready",
+                       "data": {"id": v.tl_task_id, "status": "ready", "metadata": {}, "models": [], "tags": []}},
+                      separators=(",", ":")).encode()
+    now = int(time.time())
+
+    def rejected(resp):
+        assert resp.status_code == 401, resp.text
+        err = resp.json()["error"]
+        assert err["code"] == "invalid_signature" and "Traceback" not in resp.text and SECRET not in resp.text
+        return err["message"]
+
+    rejected(_hook(fns, body, sign_webhook("wrong-secret", body, now)))
+    rejected(_hook(fns, body.replace(b"ready", b"readz", 1), sign_webhook(SECRET, body, now)))  # altered body
+    assert "window" in rejected(_hook(fns, body, sign_webhook(SECRET, body, now - 600)))  # stale timestamp
+    rejected(_hook(fns, body, None))
+    rejected(_hook(fns, body, "t=abc,v1=def"))
+    assert video(vid).status != "ready"  # none of those did anything
+
+    ok = _hook(fns, body, sign_webhook(SECRET, body, now))
+    assert ok.status_code == 200 and ok.json()["status"] == "ready"
+    assert video(vid).status == "ready"
+    replay = _hook(fns, body, sign_webhook(SECRET, body, now))
+    assert replay.status_code == 200 and replay.json() == {"already": "ready"}
+    unknown = json.dumps({"id": "whe_2", "type": "index.task.ready", "data": {"id": "nope"}}).encode()
+    assert _hook(fns, unknown, sign_webhook(SECRET, unknown)).json() == {"ignored": "unknown task"}
+    other = json.dumps({"id": "whe_3", "type": "analyze.task.ready", "data": {"id": "x"}}).encode()
+    assert _hook(fns, other, sign_webhook(SECRET, other)).json() == {"ignored": "analyze.task.ready"}
+    bad = b"[1,2"
+    resp = _hook(fns, bad, sign_webhook(SECRET, bad))
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
