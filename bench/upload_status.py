@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import dataclasses
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -151,6 +153,36 @@ async def _drive(url: str, method: str, body: bytes | None, headers: dict[str, s
     return done, elapsed
 
 
+def _post_status(url: str, body: bytes, headers: dict[str, str]) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers)) as resp:
+            resp.read()
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        if exc.code != 304:
+            raise
+        return 304
+
+
+def _measure(base: str, body: bytes, etag: str, args) -> dict[str, float]:
+    """req/s of /health, /status (200) and /status (304) on one instance, rounds interleaved."""
+    jh = {"Content-Type": "application/json"}
+    routes = {
+        "health": (base + "/health", "GET", None, {}, 200),
+        "status": (base + "/status", "POST", body, jh, 200),
+        "status_304": (base + "/status", "POST", body, {**jh, "If-None-Match": etag}, 304),
+    }
+    totals = {name: [0, 0.0] for name in routes}
+    for r in routes.values():  # warm-up (imports, connections, presign cache)
+        asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
+    for _ in range(args.rounds):
+        for name, r in routes.items():
+            n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
+            totals[name][0] += n
+            totals[name][1] += t
+    return {name: n / t for name, (n, t) in totals.items()}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=3.0, help="length of each measuring round per route")
@@ -170,13 +202,25 @@ def main() -> int:
                                       start_new_session=True))
         wait_ready(service, alive=lambda: procs[-1].poll() is None)
 
+    def instance(name: str, extra: dict[str, str]) -> str:
+        port = free_port()
+        svc = dataclasses.replace(fn, name=name, port=port, ready_url=f"http://127.0.0.1:{port}/health",
+                                  command=[*fn.command[:-1], str(port)])
+        spawn(svc, {**env, **fn.env, "LOG_LEVEL": "WARNING", **extra})
+        return f"http://127.0.0.1:{port}"
+
     try:
         firestore = next(s for s in stack.emulators() if s.name == "firestore")
         env = {**os.environ, **stack.env()}
         spawn(firestore, env)
         proxy = GrpcCounter(firestore.port)
         fn = next(s for s in stack.functions() if s.name == "upload_status")
-        spawn(fn, {**env, **fn.env, "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{proxy.port}", "LOG_LEVEL": "WARNING"})
+        # Instances of the same function (the local stack's command line): as shipped (coalesced reads), with
+        # coalescing off (one read per call, always), and one behind the counting proxy for the RPC figures.
+        # Throughput instances talk straight to the emulator so the Python proxy adds no latency.
+        shipped = instance("upload_status_shipped", {})
+        plain = instance("upload_status_uncoalesced", {"STATUS_COALESCE": "0"})
+        counted = instance("upload_status_counted", {"FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{proxy.port}"})
 
         os.environ.update(stack.env())
         from mam import store
@@ -188,58 +232,49 @@ def main() -> int:
                       b2_web=f"uploads/b{i}/web.mp4")
             store.create_video(v)
             ids.append(v.id)
-
-        base = stack.url("upload_status")
         body = json.dumps({"ids": ids}).encode()
         jh = {"Content-Type": "application/json"}
-        req = urllib.request.Request(base + "/status", data=body, headers=jh)
-        with urllib.request.urlopen(req) as resp:
+        with urllib.request.urlopen(urllib.request.Request(shipped + "/status", data=body, headers=jh)) as resp:
             etag = resp.headers["ETag"]
             assert len(json.loads(resp.read())["videos"]) == args.videos
-        routes = {
-            "health": (base + "/health", "GET", None, {}, 200),
-            "status": (base + "/status", "POST", body, jh, 200),
-            "status_304": (base + "/status", "POST", body, {**jh, "If-None-Match": etag}, 304),
-        }
-        totals = {name: [0, 0.0] for name in routes}
-        for name, r in routes.items():  # warm-up (imports, connections, presign cache)
-            asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
-        for _ in range(args.rounds):
-            for name, r in routes.items():
-                n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
-                totals[name][0] += n
-                totals[name][1] += t
-        rps = {name: n / t for name, (n, t) in totals.items()}
+
+        rps = {"shipped": _measure(shipped, body, etag, args), "uncoalesced": _measure(plain, body, etag, args)}
 
         calls = 50
         proxy.reset()
-        for _ in range(calls):
-            with urllib.request.urlopen(urllib.request.Request(base + "/status", data=body, headers=jh)) as resp:
-                resp.read()
-        status_rpcs = proxy.snapshot()
+        for i in range(calls):  # sequential; half conditional (a 304 costs the same single read)
+            _post_status(counted + "/status", body, {**jh, **({"If-None-Match": etag} if i % 2 else {})})
+        sequential = proxy.snapshot()
         proxy.reset()
         for _ in range(calls):
-            urllib.request.urlopen(base + "/health").read()
+            urllib.request.urlopen(counted + "/health").read()
         health_rpcs = proxy.snapshot()
+        proxy.reset()
+        n_loaded, _ = asyncio.run(_drive(counted + "/status", "POST", body, jh, 2.0, args.concurrency, 200))
+        loaded = proxy.snapshot()
 
-        per_call = {k.rsplit("/", 1)[-1]: v / calls for k, v in status_rpcs.items()}
+        def per_call(snap: dict[str, int], n: int) -> dict[str, float]:
+            return {k.rsplit("/", 1)[-1]: round(v / n, 3) for k, v in snap.items()}
+
         result = {
-            "videos": args.videos, "concurrency": args.concurrency, "seconds": args.seconds * args.rounds,
-            "health_rps": round(rps["health"], 1), "status_rps": round(rps["status"], 1),
-            "status_304_rps": round(rps["status_304"], 1),
-            "ratio_status_to_health": round(rps["status"] / rps["health"], 3),
-            "ratio_304_to_health": round(rps["status_304"] / rps["health"], 3),
-            "firestore_rpcs_per_status_call": round(sum(status_rpcs.values()) / calls, 3),
-            "firestore_rpcs_by_method": per_call,
+            "videos": args.videos, "concurrency": args.concurrency, "seconds_per_route": args.seconds * args.rounds,
+            **{f"{mode}_{route}_rps": round(v, 1) for mode, r in rps.items() for route, v in r.items()},
+            "ratio_status_to_health": round(rps["shipped"]["status"] / rps["shipped"]["health"], 3),
+            "ratio_304_to_health": round(rps["shipped"]["status_304"] / rps["shipped"]["health"], 3),
+            "ratio_uncoalesced_status_to_health": round(rps["uncoalesced"]["status"] / rps["uncoalesced"]["health"], 3),
+            "firestore_rpcs_per_status_call_sequential": per_call(sequential, calls),
+            "firestore_rpcs_per_status_call_under_load": per_call(loaded, max(n_loaded, 1)),
             "firestore_rpcs_per_health_call": round(sum(health_rpcs.values()) / calls, 3),
         }
-        print(f"upload_status under functions-framework, {args.videos} videos, concurrency {args.concurrency}, "
-              f"{args.rounds} x {args.seconds:.0f}s per route")
-        print(f"  GET  /health            {result['health_rps']:8.1f} req/s")
-        print(f"  POST /status (200)      {result['status_rps']:8.1f} req/s   ratio {result['ratio_status_to_health']:.3f}")
-        print(f"  POST /status (304)      {result['status_304_rps']:8.1f} req/s   ratio {result['ratio_304_to_health']:.3f}")
-        print(f"  Firestore RPCs per status call: {result['firestore_rpcs_per_status_call']} {per_call}; "
-              f"per health call: {result['firestore_rpcs_per_health_call']}")
+        print(f"upload_status under functions-framework (gunicorn, THREADS={fn.env.get('THREADS')}), Firestore emulator, "
+              f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.seconds:.0f}s per route")
+        for mode, r in rps.items():
+            print(f"  [{mode}] GET /health {r['health']:7.1f} req/s | POST /status {r['status']:7.1f} req/s "
+                  f"(ratio {r['status'] / r['health']:.3f}) | 304 {r['status_304']:7.1f} req/s "
+                  f"(ratio {r['status_304'] / r['health']:.3f})")
+        print(f"  Firestore RPCs per status call: sequential {result['firestore_rpcs_per_status_call_sequential']}, "
+              f"under load (concurrency {args.concurrency}) {result['firestore_rpcs_per_status_call_under_load']}; "
+              f"per health call {result['firestore_rpcs_per_health_call']}")
         print(json.dumps(result))
         return 0
     finally:

@@ -8,7 +8,7 @@ import { defineConfig, type Plugin } from 'vite'
  * `npm run build` while the stack runs does not leave the site without its config.
  */
 function keepRuntimeConfig(): Plugin {
-  const file = resolve(__dirname, 'dist', 'config.json')
+  const file = resolve(import.meta.dirname, 'dist', 'config.json')
   let saved: string | null = null
   return {
     name: 'keep-runtime-config',

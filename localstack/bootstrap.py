@@ -53,10 +53,10 @@ def ensure_user(stack: Stack, email: str = DEMO_EMAIL, password: str = DEMO_PASS
             raise
 
 
-def write_frontend_config(stack: Stack, dist: Path = ROOT / "frontend" / "dist") -> Path:
+def write_frontend_config(stack: Stack) -> Path:
     """Write config.json next to the built front end."""
-    dist.mkdir(parents=True, exist_ok=True)
-    path = dist / "config.json"
+    stack.site_dir.mkdir(parents=True, exist_ok=True)
+    path = stack.site_dir / "config.json"
     path.write_text(json.dumps(stack.frontend_config(), indent=2))
     return path
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -74,10 +75,17 @@ def main() -> int:
     procfile.write_text("\n".join(lines) + "\n")
     env = {**os.environ, **stack.env()}
     LOCK.write_text(str(os.getpid()))
+    honcho = subprocess.Popen([str(ROOT / ".venv" / "bin" / "honcho"), "-f", str(procfile), "-d", str(ROOT), "start"],
+                              env=env)
+    # Ctrl-C reaches honcho through the terminal; a SIGTERM sent to us (timeout, kill) is passed on, so that
+    # honcho stops every process it started instead of leaving them behind.
+    signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
     try:
-        return subprocess.call([str(ROOT / ".venv" / "bin" / "honcho"), "-f", str(procfile), "-d", str(ROOT), "start"], env=env)
-    except KeyboardInterrupt:
-        return 0
+        while True:
+            try:
+                return honcho.wait()
+            except KeyboardInterrupt:
+                continue  # honcho got the same SIGINT and is stopping its processes; wait for it
     finally:
         LOCK.unlink(missing_ok=True)
 

@@ -61,6 +61,7 @@ class Stack:
 
     offset: int = 0
     state_dir: Path = ROOT / ".local"
+    site_dir: Path = ROOT / "frontend" / "dist"  # what the front-end server serves (tests serve a copy)
 
     def port(self, name: str) -> int:
         m = manifest()
@@ -164,7 +165,7 @@ class Stack:
         """The built static front end (frontend/dist) with its runtime config.json."""
         return Service("frontend", self.port("frontend"),
                        [PY, "-m", "http.server", str(self.port("frontend")), "-b", "127.0.0.1", "-d",
-                        str(ROOT / "frontend" / "dist")], ready_url=self.url("frontend") + "/config.json")
+                        str(self.site_dir)], ready_url=self.url("frontend") + "/config.json")
 
     def frontend_config(self) -> dict:
         """config.json the front end reads at start."""

@@ -64,7 +64,7 @@ class Processes:
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     """Port/URL/environment description of the test stack."""
-    state = ROOT / ".local" / "test-stack"
+    state = ROOT / ".local" / f"test-stack-{OFFSET}"
     state.mkdir(parents=True, exist_ok=True)
     return Stack(offset=OFFSET, state_dir=state)
 

@@ -185,3 +185,51 @@ def test_stand_in_delivery_exactly_as_iconik_and_the_run_report(ik):
     job = next(j for j in ik.admin.jobs() if j["id"] == body["iconik_job_id"])
     assert job["status"] == "FINISHED" and job["progress_processed"] == job["progress_total"] == 3
     assert "Removed the LucidLink copies of 3 of 3 assets" in job["message"]
+
+
+MALFORMED = [
+    ("asset_ids", "abc"), ("asset_ids", [1, 2]), ("asset_ids", ["not-a-uuid"]), ("asset_ids", ["../../etc"]),
+    ("collection_ids", {"a": 1}), ("auth_token", None), ("auth_token", 5), ("auth_token", ""),
+    ("saved_search_ids", "x"), ("user_id", ["x"]),
+]
+
+
+@pytest.mark.parametrize("field,value", MALFORMED)
+def test_400_malformed_bodies(ik, field, value):
+    body = payload(ik, asset_ids=[UNKNOWN])
+    body[field] = value
+    # unknown storage ids too: the body is judged first, as in the original order
+    resp = requests.post(ik.action_url("remove", ll_storage_id=UNKNOWN), json=body, headers={"x-bz-secret": SECRET},
+                         timeout=10)
+    assert resp.status_code == 400, (field, resp.text)
+    assert resp.json()["error"]["code"] == "invalid_request"
+    assert ik.calls("GET", "/storages/") == []
+
+
+def test_400_huge_id_lists_and_413_huge_bodies(ik):
+    import uuid
+
+    many = [str(uuid.uuid4()) for _ in range(10001)]
+    resp = requests.post(ik.action_url("remove"), json=payload(ik, asset_ids=many), headers={"x-bz-secret": SECRET},
+                         timeout=30)
+    assert resp.status_code == 400 and "at most 10000" in resp.json()["error"]["message"]
+    split = payload(ik, asset_ids=many[:6000], collection_ids=many[6000:])
+    resp = requests.post(ik.action_url("remove"), json=split, headers={"x-bz-secret": SECRET}, timeout=30)
+    assert resp.status_code == 400
+    resp = requests.post(ik.action_url("remove"), data="[" + "1," * 600000 + "1]", headers={"x-bz-secret": SECRET},
+                         timeout=30)
+    assert resp.status_code == 413
+    assert ik.calls("GET", "/storages/") == []
+
+
+def test_400_malformed_formats_parameter(ik):
+    body = payload(ik, asset_ids=[UNKNOWN])
+    resp = requests.post(ik.action_url("add", formats="ORIGINAL,../x"), json=body, headers={"x-bz-secret": SECRET},
+                         timeout=10)
+    assert resp.status_code == 400
+
+
+def test_nothing_selected_is_ok_and_starts_nothing(ik):
+    resp = requests.post(ik.action_url("remove"), json=payload(ik), headers={"x-bz-secret": SECRET}, timeout=10)
+    assert resp.status_code == 200 and resp.text == "OK" and "X-Run-Id" not in resp.headers
+    assert ik.calls("POST", "/jobs/") == []

@@ -201,14 +201,14 @@ def test_a_crashed_invocation_holding_the_lease_is_taken_over_after_it_expires(i
 
 # ---- iconik pushing back --------------------------------------------------------------------------------------
 def test_429_storm_is_ridden_out(ik):
-    s = ik.admin.seed({"collections": [{"assets": 10}], "file_size": 100})
-    ik.admin.config(rate_limit=25, rate_burst=4)  # we allow ourselves 500/s here, so iconik's limit bites
-    ik.admin.fault(status=429, count=15, path="/files/", method="GET")  # and a burst without Retry-After
+    s = ik.admin.seed({"collections": [{"assets": 6}], "file_size": 100})
+    ik.admin.config(rate_limit=40, rate_burst=4)  # we allow ourselves 500/s here, so iconik's limit bites
+    ik.admin.fault(status=429, count=10, path="/files/v1/assets/", method="GET")  # a burst without Retry-After
     run = ik.wait_run(post_action(ik, "remove", body_for(ik, collections=[s["collections"][0]["id"]])), timeout=90)
     assert run["status"] == "succeeded", run["message"]
     stats = ik.admin.stats()
-    assert stats["status_429"] >= 20 and stats["rate_limited"] > 0
-    assert len(deletes(ik)) == 20 and set(deletes(ik).values()) == {1}
+    assert stats["status_429"] >= 12 and stats["rate_limited"] > 0
+    assert len(deletes(ik)) == 12 and set(deletes(ik).values()) == {1}
     assert all(ik.ll_files(a) == [] and b2_original_ok(ik, a, 100) for a in s["all_asset_ids"])
 
 
@@ -235,14 +235,23 @@ def test_a_never_ending_job_hits_the_deadline_and_nothing_is_deleted(ik, monkeyp
     assert job["status"] == "FAILED"
 
 
-def test_iconik_down_ends_the_run_reported_and_nothing_is_deleted(ik, monkeypatch):
+@pytest.mark.parametrize("when,path,skip,phase", [
+    ("right after the reply", "^/API/", 2, "submit"),          # the two storage checks pass, then iconik is gone
+    ("while verifying", "^/API/files/v1/assets/", 0, "process"),
+])
+def test_iconik_down_ends_the_run_reported_and_nothing_is_deleted(ik, monkeypatch, when, path, skip, phase):
     monkeypatch.setenv("ICONIK_STEP_RETRIES", "2")
     monkeypatch.setenv("ICONIK_HTTP_ATTEMPTS", "2")
     s = ik.admin.seed({"assets": 3})
-    ik.admin.fault(status=503, skip=2, path="^/API/")  # the two storage checks pass, then iconik is gone
+    ik.admin.fault(status=503, skip=skip, path=path)
     run = ik.wait_run(post_action(ik, "remove", body_for(ik, assets=s["asset_ids"])), timeout=60)
-    assert run["status"] == "failed" and "gave up after 3 failed attempts" in run["error"]
-    assert "503" in run["error"] and run["summary"]["pending"] == 3
+    assert run["status"] == "failed", when
+    assert f"gave up after 3 failed attempts in phase {phase}" in run["error"] and "503" in run["error"]
+    assert "Stopped" in run["message"] and run["summary"]["done"] == 0
+    assert ("Removed the LucidLink copies of 0 of 3" if phase == "process" else "Nothing was removed") in run["message"]
+    if phase == "process":
+        assert run["summary"]["pending"] == 3 and len(run["problems"]) == 3
+        assert run["problems"][0]["reason"] == "not processed"
     assert [r for r in ik.admin.requests() if r["method"] == "DELETE"] == []
     assert all(ll_bytes_ok(ik, a, 256) for a in s["asset_ids"])
 

@@ -12,8 +12,14 @@ SETTINGS = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
 
+def _row(vid: str, **over) -> dict:
+    """The masked fields status.read() returns for a stored Video."""
+    doc = Video(id=vid, title=vid.upper(), updated_at=T0, **over).to_doc()
+    return {k: doc[k] for k in status.FIELDS}
+
+
 def _videos():
-    return {"a": Video(id="a", title="A", updated_at=T0), "b": Video(id="b", title="B", updated_at=T0)}
+    return {"a": _row("a"), "b": _row("b")}
 
 
 def test_etag_changes_with_content_order_version_and_url_window_only():
@@ -22,10 +28,10 @@ def test_etag_changes_with_content_order_version_and_url_window_only():
     assert tag.startswith('"') and tag == status.etag(["a", "b", "c"], _videos(), SETTINGS, now=1001)
     assert tag != status.etag(["b", "a", "c"], vids, SETTINGS, now=1000)
     bumped = _videos()
-    bumped["a"].version += 1
+    bumped["a"]["version"] += 1
     assert tag != status.etag(["a", "b", "c"], bumped, SETTINGS, now=1000)
     moved = _videos()
-    moved["b"].status = UPLOADED
+    moved["b"]["status"] = UPLOADED
     assert tag != status.etag(["a", "b", "c"], moved, SETTINGS, now=1000)
     assert tag != status.etag(["a", "b"], vids, SETTINGS, now=1000)  # a missing id is part of the answer
     assert tag != status.etag(["a", "b", "c"], vids, SETTINGS, now=1000 + 1800)  # URLs renewed -> new tag
@@ -44,7 +50,7 @@ def test_if_none_match_parsing():
 
 def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
     vids = _videos()
-    vids["a"].b2_thumbnail = "uploads/a/thumbnail.jpg"
+    vids["a"]["b2_thumbnail"] = "uploads/a/thumbnail.jpg"
     out = status.body(["a", "zz", "b"], vids, SETTINGS)
     assert list(out["videos"]) == ["a", "b"] and out["missing"] == ["zz"]
     url = out["videos"]["a"]["thumbnail_url"]

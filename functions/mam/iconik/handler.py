@@ -102,7 +102,7 @@ class ActionHandler:
     def _check_storages(self, ll_id: str, b2_id: str, token: str, tune) -> None:
         client = self.client_factory(self.settings.iconik_url, self.settings.iconik_app_id, token,
                                      limiter=shared_limiter(float(self.settings.iconik_rate_limit or 0)),
-                                     timeout=min(tune.http_timeout, 3.0), attempts=3,
+                                     timeout=min(tune.http_timeout, 3.0), attempts=4,
                                      deadline=time.monotonic() + tune.sync_deadline_seconds, max_retry_after=2.0)
         try:
             for name, sid in (("LucidLink", ll_id), ("B2", b2_id)):

@@ -484,7 +484,9 @@ def _summarise(step: Step, failed_reason: str | None) -> None:
         status = "failed"
     else:
         status = "partial"
-    if removing:
+    if run.get("assets_total") is None and failed_reason:
+        message = f"Nothing was {'removed from' if removing else 'copied to'} LucidLink"
+    elif removing:
         message = f"Removed the LucidLink copies of {ok} of {total} assets"
         if total - ok:
             message += f"; {total - ok} kept on LucidLink (B2 copy not confirmed or not processed)"

@@ -31,9 +31,7 @@ FIELDS = ["status", "b2_original", "b2_web", "index_started_at", "attempts", "tl
 
 def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
     """Handle POST /index {"ids": [...]} or {"all": true}, optional {"reindex": true}."""
-    import time as _t; _t0 = _t.monotonic()
     user = require_user(request, settings)
-    log.info("PHASE auth", s=_t.monotonic() - _t0)
     body = json_body(request)
     reindex = body.get("reindex", False)
     if not isinstance(reindex, bool):
@@ -41,58 +39,74 @@ def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], i
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")
-        snaps = _read_all()
-        ids = list(snaps)
+        ids, snaps = None, _stream_all()
     elif "ids" in body:
         ids = id_list(body["ids"], max_items=MAX_IDS)
         if not ids:
             raise ApiError(400, "no_ids", "ids must name at least one video")
-        snaps = _read(ids)
+        snaps = _stream(ids)
     else:
         raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
 
-    log.info("PHASE read", s=_t.monotonic() - _t0)
     now = utcnow()
     deadline = settings.index_deadline_seconds
     skipped: dict[str, str] = {}
-    eligible = []
-    for vid in ids:
-        snap = snaps.get(vid)
-        video = _video(snap) if snap is not None else None
-        reason = states.skip_reason(video, reindex, now, deadline)
-        if reason:
-            skipped[vid] = reason
-        else:
-            eligible.append((snap, video))
-
-    queued: list[str] = []
-    futures: list[tuple[str, Future]] = []
+    seen: list[str] = []
+    batches: list[Future] = []
+    # a pipeline: documents stream in, each full batch is committed (and its tasks created) on the pool while
+    # the next documents are still arriving
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        for first in range(0, len(eligible), BATCH):
-            marked = _mark_batch(eligible[first:first + BATCH], reindex, now, deadline, skipped)
-            futures += [(vid, pool.submit(_enqueue, vid, run)) for vid, run in marked]  # overlaps the next batch
-            log.info("PHASE batch", s=_t.monotonic() - _t0)
-        for vid, fut in futures:
-            reason = fut.result()
+        pending: list[tuple[Any, Video]] = []
+        for snap in snaps:
+            seen.append(snap.id)
+            video = _video(snap)
+            reason = states.skip_reason(video, reindex, now, deadline)
             if reason:
-                skipped[vid] = reason
-            else:
-                queued.append(vid)
-    log.info("PHASE done", s=_t.monotonic() - _t0)
-    log.info("index requested", uid=user.uid, requested=len(ids), queued=len(queued), skipped=len(skipped),
-             reindex=reindex, all=body.get("all") is True)
+                skipped[snap.id] = reason
+                continue
+            pending.append((snap, video))
+            if len(pending) == BATCH:
+                batches.append(pool.submit(_mark_and_queue, pool, pending, reindex, now, deadline, skipped))
+                pending = []
+        if pending:
+            batches.append(pool.submit(_mark_and_queue, pool, pending, reindex, now, deadline, skipped))
+        queued_set: set[str] = set()
+        for batch in batches:
+            for vid, fut in batch.result():
+                reason = fut.result()
+                if reason:
+                    skipped[vid] = reason
+                else:
+                    queued_set.add(vid)
+    order = ids if ids is not None else seen
+    found = set(seen)
+    for vid in order:
+        if vid not in found:
+            skipped[vid] = states.NOT_FOUND
+    queued = [vid for vid in order if vid in queued_set]
+    skipped = {vid: skipped[vid] for vid in order if vid in skipped}
+    log.info("index requested", uid=user.uid, requested=len(order), queued=len(queued), skipped=len(skipped),
+             reindex=reindex, all=ids is None)
     return {"queued": queued, "skipped": skipped}, 202
 
 
-def _read(ids: list[str]) -> dict[str, Any]:
+def _mark_and_queue(pool: ThreadPoolExecutor, batch, reindex: bool, now, deadline: int,
+                    skipped: dict[str, str]) -> list[tuple[str, Future]]:
+    """Commit Sending for one batch, then start creating its submit tasks (not waited for here)."""
+    return [(vid, pool.submit(_enqueue, vid, run))
+            for vid, run in _mark_batch(batch, reindex, now, deadline, skipped)]
+
+
+def _stream(ids: list[str]):
+    """The existing videos among `ids`, as they arrive (one BatchGetDocuments stream, masked)."""
     db = store.client()
     refs = [db.collection(store.VIDEOS).document(i) for i in ids]
-    return {s.id: s for s in db.get_all(refs, field_paths=FIELDS) if s.exists}
+    return (s for s in db.get_all(refs, field_paths=FIELDS) if s.exists)
 
 
-def _read_all() -> dict[str, Any]:
-    # one streamed query (no cursors: the local emulator ignores them); a field mask keeps it light
-    return {s.id: s for s in store.client().collection(store.VIDEOS).select(FIELDS).stream()}
+def _stream_all():
+    """Every video, as it arrives: one streamed query (no cursors: the local emulator ignores them)."""
+    return store.client().collection(store.VIDEOS).select(FIELDS).stream()
 
 
 def _video(snap) -> Video:

@@ -42,7 +42,8 @@ def delete(request: flask.Request, settings: Settings) -> dict[str, Any]:
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")
-        videos = {v.id: v for v in store.iter_videos()}
+        found, _ = listing.all_videos(MAX_DELETE_IDS)  # beyond that the caller sends "all" again
+        videos = {v.id: v for v in found}
         ids = list(videos)
     elif "ids" in body:
         ids = id_list(body["ids"], max_items=MAX_DELETE_IDS)

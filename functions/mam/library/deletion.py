@@ -21,6 +21,7 @@ PARALLEL = 8           # videos deleted at once (I/O-bound round trips to B2, Tw
 UPLOADS_PREFIX = "uploads/"        # TransloadIt stores uploads/<video id>/... (functions/mam/transloadit_template.json)
 THUMBNAILS_PREFIX = "thumbnails/"  # indexing copies Twelve Labs' thumbnail to thumbnails/<video id>.jpg
 NOT_REACHED = "Not reached in time; delete it again."
+RESET_BATCH = 5000     # records one reset takes on; with more, "complete" is false and the admin resets again
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 
 
@@ -164,11 +165,14 @@ def reset(settings: Settings, budget: float = BUDGET_SECONDS) -> dict[str, Any]:
 
     Returns {"deleted": n, "failed": {id: reason}, "leftovers": {"b2": n, "index": n}, "complete": bool}.
     """
+    from mam.library.listing import all_videos
+
     started = time.monotonic()
-    videos = {v.id: v for v in store.iter_videos()}
+    found, everything = all_videos(RESET_BATCH)
+    videos = {v.id: v for v in found}
     results = delete_videos(settings, list(videos), videos, budget=budget)
     failed = {vid: o.error for vid, o in results.items() if not o.ok}
-    complete = not failed
+    complete = everything and not failed
     leftovers = {"b2": 0, "index": 0}
     if time.monotonic() - started < budget:
         leftovers["b2"] = _sweep_b2(settings)

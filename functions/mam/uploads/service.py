@@ -99,15 +99,15 @@ def batch_status(request: flask.Request, settings: Settings) -> flask.Response:
     """POST /status: statuses of up to 100 videos from ONE batched Firestore read, with ETag / 304."""
     require_reader(request, settings)
     ids = id_list(json_body(request).get("ids"), max_items=status.MAX_IDS)
-    videos = store.get_videos(ids) if ids else {}
-    tag = status.etag(ids, videos, settings)
+    rows = status.read(ids)
+    tag = status.etag(ids, rows, settings)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if status.not_modified(request.headers.get("If-None-Match"), tag):
         resp = flask.Response(status=304)
         for k, v in headers.items():
             resp.headers[k] = v
         return resp
-    return json_response(status.body(ids, videos, settings), headers=headers)
+    return json_response(status.body(ids, rows, settings), headers=headers)
 
 
 # ---- the notification -----------------------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
-from mam import b2
+from mam import b2, store
 from mam.settings import Settings
-from mam.videos import Video
+from mam.uploads.coalesce import BatchReader
 
 MAX_IDS = 100
+# Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
+FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
 _URL_CACHE_SIZE = 4096
 _url_lock = threading.Lock()
 _url_cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
@@ -42,17 +45,42 @@ def thumbnail_url(settings: Settings, key: str | None, now: float | None = None)
     return url
 
 
-def entry(video: Video, settings: Settings) -> dict[str, Any]:
+def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The status fields of many videos in ONE BatchGetDocuments (field mask); unknown ids are absent."""
+    if not ids:
+        return {}
+    db = store.client()
+    refs = [db.collection(store.VIDEOS).document(i) for i in ids]
+    return {s.id: s.to_dict() or {} for s in db.get_all(refs, field_paths=list(FIELDS)) if s.exists}
+
+
+_reader = BatchReader(read_uncoalesced)
+
+
+def read(ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Status rows of `ids`: at most one batched read per call, shared by concurrent calls in this instance
+    (see coalesce.py); STATUS_COALESCE=0 turns the sharing off."""
+    if os.environ.get("STATUS_COALESCE", "1") == "0":
+        return read_uncoalesced(ids)
+    return _reader.get(ids)
+
+
+def _stamp(row: dict[str, Any]) -> str:
+    value = row.get("updated_at")
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else "")
+
+
+def entry(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """StatusEntry of api/openapi.yaml."""
     return {
-        "status": video.status,
-        "status_reason": video.status_reason,
-        "thumbnail_url": thumbnail_url(settings, video.b2_thumbnail),
-        "updated_at": video.updated_at.isoformat() if video.updated_at else None,
+        "status": row.get("status"),
+        "status_reason": row.get("status_reason"),
+        "thumbnail_url": thumbnail_url(settings, row.get("b2_thumbnail")),
+        "updated_at": _stamp(row) or None,
     }
 
 
-def etag(ids: list[str], videos: dict[str, Video], settings: Settings, now: float | None = None) -> str:
+def etag(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings, now: float | None = None) -> str:
     """Strong ETag over what the answer says (ids, versions, statuses) plus the URL window.
 
     The window term rotates the tag when cached presigned thumbnail URLs are renewed, so a client holding a
@@ -62,9 +90,11 @@ def etag(ids: list[str], videos: dict[str, Video], settings: Settings, now: floa
     h = hashlib.sha256()
     h.update(str(int(now // _url_window(settings))).encode())
     for vid in ids:
-        v = videos.get(vid)
-        stamp = v.updated_at.isoformat() if v and v.updated_at else ""
-        h.update(f"\x1f{vid}\x1e{v.version if v else -1}\x1e{v.status if v else ''}\x1e{stamp}".encode())
+        row = rows.get(vid)
+        if row is None:
+            h.update(f"\x1f{vid}\x1emissing".encode())
+        else:
+            h.update(f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode())
     return '"' + h.hexdigest()[:32] + '"'
 
 
@@ -82,9 +112,9 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def body(ids: list[str], videos: dict[str, Video], settings: Settings) -> dict[str, Any]:
+def body(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> dict[str, Any]:
     """{"videos": {id: StatusEntry}, "missing": [ids]} in request order."""
     return {
-        "videos": {vid: entry(videos[vid], settings) for vid in ids if vid in videos},
-        "missing": [vid for vid in ids if vid not in videos],
+        "videos": {vid: entry(rows[vid], settings) for vid in ids if vid in rows},
+        "missing": [vid for vid in ids if vid not in rows],
     }
