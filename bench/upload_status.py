@@ -138,12 +138,15 @@ async def _drive(url: str, method: str, body: bytes | None, headers: dict[str, s
         async def worker() -> None:
             nonlocal done, errors
             while time.perf_counter() < deadline:
-                async with session.request(method, url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    if resp.status == expect:
-                        done += 1
-                    else:
-                        errors += 1
+                try:
+                    async with session.request(method, url, data=body, headers=headers) as resp:
+                        await resp.read()
+                        if resp.status == expect:
+                            done += 1
+                        else:
+                            errors += 1
+                except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                    continue  # the server closed an idle keep-alive connection under us: just reconnect
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))

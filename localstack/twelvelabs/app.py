@@ -129,8 +129,8 @@ def _gate():
             headers["X-Ratelimit-Reset"] = str(int(time.time() + fault.retry_after))
         if fault.body == "empty":
             return Response(b"", status=fault.status, headers=headers)
-        code = "too_many_requests" if fault.status == 429 else "internal_error"
-        body = json.dumps({"code": code, "message": f"Injected fault {fault.status}."})
+        code = fault.code or ("too_many_requests" if fault.status == 429 else "internal_error")
+        body = json.dumps({"code": code, "message": fault.message or f"Injected fault {fault.status}."})
         return Response(body, status=fault.status, headers=headers, mimetype="application/json")
     return None
 
@@ -545,7 +545,7 @@ def admin_add_fault():
         fault = Fault(path=str(body.get("path", ".*")), method=str(body.get("method", "*")).upper(),
                       status=int(body.get("status", 429)), times=int(body.get("times", 1)),
                       retry_after=None if body.get("retry_after") is None else float(body["retry_after"]),
-                      body=str(body.get("body", "json")))
+                      body=str(body.get("body", "json")), code=body.get("code"), message=body.get("message"))
         rt().faults.add(fault)
     except (TypeError, ValueError) as exc:
         raise ApiError(400, "parameter_invalid", f"Bad fault: {exc}") from None
@@ -609,5 +609,5 @@ def admin_webhook():
 @admin.get("/webhook/deliveries")
 def admin_deliveries():
     return {"deliveries": [{"event_id": d.event_id, "type": d.type, "task_id": d.task_id, "attempts": d.attempts,
-                            "status": d.status, "delivered_at": d.delivered_at, "history": d.history}
+                            "status": d.status, "response": d.response, "delivered_at": d.delivered_at, "history": d.history}
                            for d in list(rt().webhooks.deliveries)]}

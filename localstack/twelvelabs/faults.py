@@ -19,6 +19,8 @@ class Fault:
     times: int = 1
     retry_after: float | None = None
     body: str = "json"
+    code: str | None = None      # error code in a JSON body (default: too_many_requests / internal_error)
+    message: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and re.fullmatch(self.path, path) is not None

@@ -34,6 +34,7 @@ class Delivery:
     task_id: str
     attempts: int = 0
     status: int | None = None   # last HTTP status (None: connection error)
+    response: str = ""          # start of the last response body (for tests)
     delivered_at: float | None = None
     body: bytes = b""
     history: list = field(default_factory=list)
@@ -105,7 +106,7 @@ class Webhooks:
             headers["TL-Signature"] = signature_header(secret, d.body)
         try:
             resp = self._http.post(url, data=d.body, headers=headers, timeout=10)
-            d.status = resp.status_code
+            d.status, d.response = resp.status_code, resp.text[:500]
         except requests.RequestException as exc:
             d.status = None
             log.warning("webhook %s to %s failed: %s", d.event_id, url, type(exc).__name__)
