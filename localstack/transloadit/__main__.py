@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sse is not None:
         settings.sse = args.sse
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # plain-text access lines; app.py logs JSON ones
     server = StandinServer(settings, host=args.host, port=args.port)
     signal.signal(signal.SIGTERM, _interrupt)
     print(f'{{"severity": "INFO", "message": "transloadit stand-in listening", "url": "{server.url}"}}', flush=True)

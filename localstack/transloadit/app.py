@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -73,8 +74,13 @@ def create_app(settings: Settings | None = None) -> Flask:
             return resp
         return None
 
+    access = logging.getLogger("transloadit.standin.http")
+
     @app.after_request
     def cors(resp: Response) -> Response:
+        if access.isEnabledFor(logging.INFO):  # JSON access log (werkzeug's own text lines are silenced)
+            access.info(json.dumps({"severity": "INFO", "message": "request", "method": request.method,
+                                    "path": request.path, "status": resp.status_code}))
         origin = request.headers.get("Origin")
         resp.headers["Access-Control-Allow-Origin"] = origin or "*"
         resp.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS

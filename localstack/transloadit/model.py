@@ -167,6 +167,7 @@ class Assembly:
             "notify_duration": None,
         }
         self.workdir: str = ""
+        self.finalized = False  # scratch cleaned + notification sent once (cancel can race the worker)
         self.events: list[tuple[int, str | None, str]] = []
 
     # ---- URLs ------------------------------------------------------------------------------------------

@@ -404,6 +404,9 @@ class Service:
     def _after_terminal(self, assembly: Assembly) -> None:
         """Clean scratch files, then send the notification (also for errors/cancel when configured)."""
         with assembly.lock:
+            if assembly.finalized:
+                return
+            assembly.finalized = True
             for u in assembly.tus_uploads:
                 self.registry.drop_upload(u.id)
             paths = [u.path for u in assembly.tus_uploads]

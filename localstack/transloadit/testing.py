@@ -145,3 +145,39 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, interval: fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(interval)
+
+
+class LocalS3:
+    """moto's threaded S3 server on a free port with the bucket (moto keeps one in-memory backend per process,
+    so a second server in the same process sees the same buckets: creation is idempotent here)."""
+
+    def __init__(self, bucket: str = "mam-local", region: str = "us-west-004") -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.bucket = bucket
+        self.region = region
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=self.region, aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
+                          response_checksum_validation="when_required"))
+
+    def __enter__(self) -> LocalS3:
+        self._server.start()
+        s3 = self.client()
+        try:
+            s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()

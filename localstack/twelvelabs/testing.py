@@ -42,18 +42,25 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
 
 
+_STANDIN_ENV = {"TWELVELABS_API_KEY", "TWELVELABS_WEBHOOK_URL", "TWELVELABS_WEBHOOK_SECRET",
+                "TWELVELABS_INDEX_SECONDS", "FUNCTION_URL_INDEX_VIDEOS"}
+
+
 class StandIn:
     """A running `python -m localstack.twelvelabs` process (use as a context manager)."""
 
-    def __init__(self, *args: str, port: int | None = None, api_key: str = "tl-test-key",
+    def __init__(self, *args: str, port: int | None = None, api_key: str | None = "tl-test-key",
                  env: dict[str, str] | None = None, log_path: str | None = None) -> None:
         self.port = port or free_port()
-        self.api_key = api_key
+        self.api_key = api_key or "any-key"  # None: the stand-in accepts any key (stats are kept per key)
         self.root = f"http://127.0.0.1:{self.port}"
         self.base_url = f"{self.root}/v1.3"
-        cmd = [sys.executable, "-m", "localstack.twelvelabs", "--port", str(self.port), "--api-key", api_key, *args]
+        cmd = [sys.executable, "-m", "localstack.twelvelabs", "--port", str(self.port),
+               *(["--api-key", api_key] if api_key else []), *args]
         self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})},
+        # the stand-in takes defaults from these variables; a test's stand-in is configured by its arguments only
+        inherited = {k: v for k, v in os.environ.items() if k not in _STANDIN_ENV}
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**inherited, **(env or {})},
                                      stdout=self._log, stderr=self._log)
         try:
             wait_http(f"{self.root}/health")

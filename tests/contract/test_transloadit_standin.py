@@ -23,6 +23,7 @@ import requests
 from localstack.transloadit.config import Settings
 from localstack.transloadit.server import StandinServer, quiet_werkzeug
 from localstack.transloadit.testing import (
+    LocalS3,
     NotifyReceiver,
     free_port,
     make_test_video,
@@ -42,21 +43,8 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture(scope="module")
 def s3():
     """moto's threaded S3 server on a free port with the bucket; yields (endpoint, boto3 client)."""
-    import boto3
-    from botocore.config import Config
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-west-004", aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                      response_checksum_validation="when_required"))
-    client.create_bucket(Bucket="mam-local", CreateBucketConfiguration={"LocationConstraint": "us-west-004"})
-    yield endpoint, client
-    server.stop()
+    with LocalS3() as local:
+        yield local.endpoint, local.client()
 
 
 @pytest.fixture(scope="module")
@@ -437,6 +425,20 @@ def test_cancel_ends_assembly_and_notifies(standin):
         [note] = rx.wait(1)
         assert json.loads(parse_form(note)["transloadit"])["ok"] == "ASSEMBLY_CANCELED"
     assert requests.get(standin + "/assemblies/" + "f" * 32).status_code == 404
+
+
+def test_cancel_racing_execution_notifies_exactly_once(make_standin, video):
+    server = make_standin()
+    with NotifyReceiver() as rx:
+        status = create(server.url, notify_url=rx.url).json()
+        tus_upload(status, video)
+        requests.delete(status["assembly_ssl_url"], timeout=10)  # while (or just after) the steps run
+        [note] = rx.wait(1)
+        time.sleep(1.5)  # let a would-be second notification arrive
+        assert len(rx.received) == 1
+    final = json.loads(parse_form(note)["transloadit"])["ok"]
+    assert final in ("ASSEMBLY_CANCELED", "ASSEMBLY_COMPLETED")
+    assert requests.get(status["assembly_ssl_url"]).json()["ok"] == final
 
 
 def test_non_video_upload_completes_without_renditions(standin, s3, tmp_path):

@@ -45,21 +45,21 @@ class App:
         self.page.locator(tid("signout-button")).click()
         expect(self.page.locator(tid("signin-link"))).to_be_visible()
 
-    def search(self, query: str) -> "SearchPage":
+    def search(self, query: str) -> SearchPage:
         self.page.locator(tid("search-input")).fill(query)
         self.page.locator(tid("search-submit")).click()
         return SearchPage(self.page)
 
     @property
-    def library(self) -> "LibraryPage":
+    def library(self) -> LibraryPage:
         return LibraryPage(self.page)
 
     @property
-    def upload(self) -> "UploadPage":
+    def upload(self) -> UploadPage:
         return UploadPage(self.page)
 
     @property
-    def video(self) -> "VideoPage":
+    def video(self) -> VideoPage:
         return VideoPage(self.page)
 
     def confirm(self) -> None:
@@ -121,7 +121,7 @@ class LibraryPage:
         self.page.locator(tid("sync-button")).click()
         expect(self.page.locator(tid("toast-success")).or_(self.page.locator(tid("toast-info"))).first).to_be_visible()
 
-    def open_video(self, video_id: str) -> "VideoPage":
+    def open_video(self, video_id: str) -> VideoPage:
         self.tile(video_id).locator(tid("tile-title")).click()
         return VideoPage(self.page)
 
@@ -207,7 +207,7 @@ class SearchPage:
     def next_page(self) -> None:
         self.page.locator(tid("page-next")).click()
 
-    def open(self, video_id: str) -> "ResultPage":
+    def open(self, video_id: str) -> ResultPage:
         self.result(video_id).locator(tid("result-title")).click()
         return ResultPage(self.page)
 

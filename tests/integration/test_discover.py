@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-
 from fixtures.library import LibraryFunction, env_for, new_index_name
 from mam.library.discover import new_record, video_id_for
 from mam.library.signature import HEADER, sign

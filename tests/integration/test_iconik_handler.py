@@ -233,3 +233,19 @@ def test_nothing_selected_is_ok_and_starts_nothing(ik):
     resp = requests.post(ik.action_url("remove"), json=payload(ik), headers={"x-bz-secret": SECRET}, timeout=10)
     assert resp.status_code == 200 and resp.text == "OK" and "X-Run-Id" not in resp.headers
     assert ik.calls("POST", "/jobs/") == []
+
+
+def test_fire_script_seeds_fires_like_iconik_and_watches_the_run(ik):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "fire_custom_action.py"), "remove", "--seed", "12",
+                             "--depth", "1", "--fanout", "3", "--watch", "--timeout", "60", "--handler", ik.handler.url,
+                             "--iconik", ik.iconik_url], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                            text=True, timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "handler answered 200 'OK'" in result.stdout and '"status": "succeeded"' in result.stdout
+    assert "Removed the LucidLink copies of 12 of 12 assets" in result.stdout

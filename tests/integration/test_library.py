@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 import requests
-
 from conftest import LOGS, id_token
 from fixtures.library import LibraryFunction, env_for, index_entries, new_index_name, store_video, tl_client
+
 from localstack.twelvelabs.testing import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(180)
@@ -72,7 +72,7 @@ def _error(resp: requests.Response) -> str:
 
 # ---- list and detail -----------------------------------------------------------------------------------------
 def test_list_is_newest_first_with_the_total_and_pages(fn, clean_firestore, clip, stack):
-    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     ids = [store_video("uploads/{id}/web.mp4", clip, title=f"Video {n}", created_at=t0 + dt.timedelta(minutes=n))
            for n in range(5)]
     origin = stack.url("frontend")
@@ -90,6 +90,18 @@ def test_list_is_newest_first_with_the_total_and_pages(fn, clean_firestore, clip
     for bad in ("page=0", "page_size=101", "page=x"):
         resp = fn.get(f"/videos?{bad}")
         assert resp.status_code == 400 and _error(resp).startswith("invalid_page"), bad
+
+
+def test_pages_never_repeat_or_lose_videos_created_at_the_same_instant(fn, clean_firestore, clip):
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    same = [store_video("uploads/{id}/web.mp4", clip, created_at=t0) for _ in range(5)]
+    newer = store_video("uploads/{id}/web.mp4", clip, created_at=t0 + dt.timedelta(seconds=1))
+    seen = []
+    for page in (1, 2, 3, 4):
+        body = fn.get(f"/videos?page={page}&page_size=2").json()
+        assert body["total"] == 6
+        seen += [v["id"] for v in body["videos"]]
+    assert seen[0] == newer and len(seen) == 6 and set(seen[1:]) == set(same)
 
 
 def test_detail_plays_the_stored_file_and_unknown_ids_are_404(fn, clean_firestore, clip):

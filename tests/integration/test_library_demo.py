@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.timeout(120)
@@ -19,7 +18,7 @@ def _run(stack) -> dict:
     env = {**os.environ, **stack.env()}
     started = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "localstack.demo"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=90)
+                         text=True, timeout=90, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     line = json.loads(out.stdout.strip().splitlines()[-1])
     line["wall"] = time.monotonic() - started
@@ -30,6 +29,7 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
     from mam import b2, store
     from mam.library.discover import video_id_for
     from mam.settings import load_settings
+
     from localstack.demo import DEMOS, key_of
 
     settings = load_settings("b2")
@@ -46,7 +46,8 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
         meta = b2.head(settings, key)
         assert meta and meta["ContentType"] == "video/mp4" and meta["ContentLength"] > 10_000
     probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height:format=duration",
-                            "-of", "json", b2.presigned_get(settings, keys[0])], capture_output=True, text=True)
+                            "-of", "json", b2.presigned_get(settings, keys[0])], capture_output=True, text=True,
+                           check=True)
     facts = json.loads(probe.stdout)
     assert {s["codec_type"] for s in facts["streams"]} == {"video", "audio"}
     assert float(facts["format"]["duration"]) >= 4.0  # Twelve Labs' minimum

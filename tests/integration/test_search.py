@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 import requests
-
 from conftest import LOGS
 from fixtures.library import LibraryFunction, env_for, index_entries, new_index_name, store_video, tl_client
+
 from localstack.twelvelabs.testing import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(180)
@@ -46,7 +46,8 @@ def library(emulators, stack, standin, index_name):
     folder.mkdir(parents=True, exist_ok=True)
     for name, (speech, caption) in VIDEOS.items():
         path = make_video(folder / f"{name}.mp4", speech=speech, caption=caption, seconds=4.5)
-        data = open(path, "rb").read()
+        with open(path, "rb") as fh:
+            data = fh.read()
         ids[name] = store_video("uploads/{id}/web.mp4", data, title=name.title(), status="ready")
         items.append((f"uploads/{ids[name]}/web.mp4", {"mam_id": ids[name]}))
     cats_key = items[0][0]
@@ -130,7 +131,7 @@ def test_pages_follow_the_token_and_unknown_videos_are_skipped_and_logged(librar
             break
     ids = library["ids"]
     # five entries match "cat"; three map to no current record, so their pages come back empty
-    assert len(pages) == 5 and sorted(sum(pages, [])) == sorted([ids["cats"], ids["nap"]])
+    assert len(pages) == 5 and sorted(v for p in pages for v in p) == sorted([ids["cats"], ids["nap"]])
     assert sum(1 for p in pages if not p) == 3
     logged = capsys.readouterr().out
     assert logged.count("search skipped videos unknown to the library") == 3

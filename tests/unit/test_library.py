@@ -5,7 +5,6 @@ import datetime as dt
 
 import flask
 import pytest
-
 from mam.http import ApiError
 from mam.library import api, deletion, discover, listing, search, signature, views
 from mam.settings import Settings
@@ -152,7 +151,7 @@ def test_impossible_video_ids_are_not_found(vid):
 
 # ---- views ---------------------------------------------------------------------------------------------------
 def test_the_video_json_matches_the_contract():
-    t = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     video = Video(id="v1", title="Cats", owner="a@b.c", status=READY, created_at=t, updated_at=t,
                   b2_original="uploads/v1/original/cats.mov", b2_web="uploads/v1/web.mp4",
                   b2_thumbnail="thumbnails/v1.jpg", duration=6.5, size=10, width=640, height=360, tl_video_id="tl1")

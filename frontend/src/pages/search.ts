@@ -90,7 +90,7 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
     return
   }
 
-  const list = h('ol', { class: 'results', 'data-testid': 'search-results', start: String((pageNo - 1) * 10 + 1) })
+  const list = h('ol', { class: 'results', 'data-testid': 'search-results' })
   for (const r of page.results) list.append(resultTile(r, q, options, token, pageNo))
   const prevToken = pageNo > 1 ? trail[pageNo - 2] : undefined
   replace(body,
@@ -229,10 +229,11 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
     },
       h('span', { class: 'sr-only' }, `Play clip ${i + 1}: `),
       h('span', { class: 'clip-thumb' }, clip.thumbnail_url ? h('img', { src: clip.thumbnail_url, alt: '', loading: 'lazy' }) : icon(ICONS.play)),
-      h('span', { class: 'clip-time', 'data-testid': 'clip-time' },
-        h('time', { datetime: isoDuration(clip.start) }, clock(clip.start)), ' – ',
-        h('time', { datetime: isoDuration(clip.end) }, clock(clip.end))),
-      h('span', { class: 'clip-len muted' }, `${Math.max(0, Math.round(clip.end - clip.start))} s`),
+      h('span', { class: 'clip-text' },
+        h('span', { class: 'clip-time', 'data-testid': 'clip-time' },
+          h('time', { datetime: isoDuration(clip.start) }, clock(clip.start)), ' – ',
+          h('time', { datetime: isoDuration(clip.end) }, clock(clip.end))),
+        h('span', { class: 'clip-len muted' }, `${Math.max(1, Math.round(clip.end - clip.start))} s`)),
     )
     button.addEventListener('click', () => playClip(clip, button))
     list.append(h('li', null, button))

@@ -63,8 +63,8 @@ class RateLimiter:
                 self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
                 self.stamp = now
                 wait = max(0.0, self.paused_until - now)
-                if not wait and self.tokens >= 1:
-                    self.tokens -= 1
+                if not wait and self.tokens >= 1 - 1e-9:  # tolerance: float refills land just below 1
+                    self.tokens = max(0.0, self.tokens - 1)
                     return
                 if not wait:
                     wait = (1 - self.tokens) / self.rate

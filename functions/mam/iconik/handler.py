@@ -136,6 +136,13 @@ class TaskHandler:
         self.client_factory = client_factory
 
     def __call__(self, request: flask.Request) -> flask.Response:
+        started = time.monotonic()
+        resp = self._handle(request)
+        log.info("request", function="iconik_tasks", method=request.method, path=request.path,
+                 status=resp.status_code, ms=round((time.monotonic() - started) * 1000, 1))
+        return resp
+
+    def _handle(self, request: flask.Request) -> flask.Response:
         path = request.path.rstrip("/") or "/"
         if request.method in ("GET", "HEAD") and path in ("/", "/health"):
             return json_response({"ok": True, "function": "iconik_tasks"})

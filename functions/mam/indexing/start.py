@@ -39,17 +39,24 @@ def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], i
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")
-        ids, snaps = None, _stream_all()
+        ids = None
     elif "ids" in body:
         ids = id_list(body["ids"], max_items=MAX_IDS)
         if not ids:
             raise ApiError(400, "no_ids", "ids must name at least one video")
-        snaps = _stream(ids)
     else:
         raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
 
+    queued, skipped = index_videos(ids, reindex, settings.index_deadline_seconds)
+    log.info("index requested", uid=user.uid, requested=len(queued) + len(skipped), queued=len(queued),
+             skipped=len(skipped), reindex=reindex, all=ids is None)
+    return {"queued": queued, "skipped": skipped}, 202
+
+
+def index_videos(ids: list[str] | None, reindex: bool, deadline: int) -> tuple[list[str], dict[str, str]]:
+    """Mark `ids` (None: every video) Sending and queue their submit tasks; (queued ids, {id: skip reason})."""
+    snaps = _stream_all() if ids is None else _stream(ids)
     now = utcnow()
-    deadline = settings.index_deadline_seconds
     skipped: dict[str, str] = {}
     seen: list[str] = []
     batches: list[Future] = []
@@ -85,9 +92,7 @@ def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], i
             skipped[vid] = states.NOT_FOUND
     queued = [vid for vid in order if vid in queued_set]
     skipped = {vid: skipped[vid] for vid in order if vid in skipped}
-    log.info("index requested", uid=user.uid, requested=len(order), queued=len(queued), skipped=len(skipped),
-             reindex=reindex, all=ids is None)
-    return {"queued": queued, "skipped": skipped}, 202
+    return queued, skipped
 
 
 def _mark_and_queue(pool: ThreadPoolExecutor, batch, reindex: bool, now, deadline: int,

@@ -8,9 +8,10 @@ removed version by version: the bytes are really gone, not just hidden (and bill
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from mam import b2, log, store
 from mam.settings import Settings
@@ -244,11 +245,11 @@ def index_entries(settings: Settings, deadline: float, page_limit: int = 50) -> 
 
     client = tl.client_for(settings)
     index_id = client.ensure_index()
-    sdk = client._client()  # noqa: SLF001 - see the docstring
+    sdk = client._client()  # private handle of the adapter: see the docstring
     out: list[tuple[str, str | None]] = []
     page = 1
     while time.monotonic() < deadline:
-        pager = client._call(sdk.indexes.videos.list, index_id, page=page, page_limit=page_limit)  # noqa: SLF001
+        pager = client._call(sdk.indexes.videos.list, index_id, page=page, page_limit=page_limit)
         items = list(pager.items or [])
         for v in items:
             meta = dict(getattr(v, "user_metadata", None) or {})

@@ -24,6 +24,10 @@ CHECK_TARGET = "upload_tasks"
 CHECK_PATH = "/check"
 MAX_CHECK_ATTEMPTS = 60  # far beyond any real schedule; a loop guard, not a policy
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".3gp",
+                              ".wmv", ".flv", ".mts", ".m2ts", ".mxf"})
+GENERIC_TYPES = frozenset({"application/octet-stream", "application/x-matroska", "application/mxf",
+                           "application/vnd.rn-realmedia", "binary/octet-stream"})
 
 
 # ---- start an upload ----------------------------------------------------------------------------------------
@@ -54,8 +58,10 @@ def _validate_start(body: dict[str, Any], settings: Settings) -> tuple[str, str]
         if size > settings.upload_max_bytes:
             raise ApiError(413, "file_too_large",
                            f"the file is larger than the upload limit of {settings.upload_max_bytes} bytes")
-    mime = _text(body, "type", required=False, max_len=100)
-    if mime and not mime.lower().startswith("video/"):
+    mime = (_text(body, "type", required=False, max_len=100) or "").lower()
+    ext = PurePosixPath(filename).suffix.lower()
+    # Browsers report some containers with generic or odd types (.mkv, .mts...): trust a video extension then.
+    if mime and not mime.startswith("video/") and not (mime in GENERIC_TYPES and ext in VIDEO_EXTENSIONS):
         raise ApiError(400, "unsupported_type", "only video files can be uploaded")
     return filename, title
 
