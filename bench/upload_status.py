@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, wait_ready  # noqa: E402
+from localstack.stack import Stack, wait_ready
 
 
 def free_port() -> int:
@@ -119,7 +119,7 @@ class GrpcCounter:
         await asyncio.gather(pump(client_r, server_w, True), pump(server_r, client_w, False))
 
     def _count(self, decoder, block: bytes) -> None:
-        headers = dict((k.decode() if isinstance(k, bytes) else k, v) for k, v in decoder.decode(block, raw=True))
+        headers = {(k.decode() if isinstance(k, bytes) else k): v for k, v in decoder.decode(block, raw=True)}
         path = headers.get(":path", b"?")
         with self._lock:
             self.calls[path.decode() if isinstance(path, bytes) else path] += 1
@@ -200,7 +200,7 @@ def main() -> int:
     procs: list[subprocess.Popen] = []
 
     def spawn(service, env) -> None:
-        log = open(logs / f"{service.name}.log", "ab")
+        log = open(logs / f"{service.name}.log", "ab")  # noqa: SIM115 - stays open for the child's lifetime
         procs.append(subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True))
         wait_ready(service, alive=lambda: procs[-1].poll() is None)

@@ -11,8 +11,8 @@ import os
 
 import pytest
 import requests
-
 from conftest import wait_for
+
 from localstack.transloadit.testing import make_test_video
 
 pytestmark = pytest.mark.timeout(180)

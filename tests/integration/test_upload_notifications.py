@@ -13,8 +13,8 @@ import uuid
 import flask
 import pytest
 import requests
-
 from conftest import ROOT, wait_for
+
 from localstack.stack import LOCAL_SECRETS
 from localstack.transloadit.testing import NotifyReceiver, make_test_video, parse_form
 

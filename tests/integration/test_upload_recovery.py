@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import base64
 import importlib.util
-import json
+from pathlib import Path
 
 import flask
 import pytest
 import requests
-
 from conftest import ROOT, wait_for
+
 from localstack.transloadit.testing import free_port, make_test_video
 
 pytestmark = pytest.mark.timeout(180)
@@ -109,7 +109,7 @@ def test_stalled_upload_is_rechecked_then_failed_at_the_deadline(uploads_app, st
     started = start(uploads_app, stack_parts, monkeypatch, first=1, grace=60, deadline=6, max_interval=1)
     vid = started["video_id"]
     assembly = create_assembly(started)
-    data = open(clip, "rb").read()
+    data = Path(clip).read_bytes()
     meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
                     {"assembly_url": assembly["assembly_url"], "filename": "lost.mp4"}.items())
     tus_headers = {"Tus-Resumable": "1.0.0"}

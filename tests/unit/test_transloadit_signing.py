@@ -6,7 +6,6 @@ import hmac
 import json
 
 import pytest
-
 from mam.http import ApiError
 from mam.uploads import notification, signing
 

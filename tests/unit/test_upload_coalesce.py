@@ -5,7 +5,6 @@ import threading
 import time
 
 import pytest
-
 from mam.uploads.coalesce import BatchReader
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mam.uploads import outcome
 
 VID = "0123456789abcdef0123"

@@ -6,12 +6,13 @@ import json
 
 from mam.uploads import signing, template
 
-NOW = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def _build(**over):
-    args = dict(auth_key="key-1", auth_secret="secret-1", video_id="vid42", notify_url="https://fn.example/transloadit_notify",
-                credentials="my-b2", template_id="", max_size=1000, now=NOW, ttl_seconds=3600)
+    args = {"auth_key": "key-1", "auth_secret": "secret-1", "video_id": "vid42",
+            "notify_url": "https://fn.example/transloadit_notify", "credentials": "my-b2", "template_id": "",
+            "max_size": 1000, "now": NOW, "ttl_seconds": 3600}
     args.update(over)
     return template.build_params(**args)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mam.http import ApiError
 from mam.settings import Settings
 from mam.uploads.service import _validate_start

@@ -9,7 +9,7 @@ from mam.videos import UPLOADED, Video
 
 SETTINGS = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b2_bucket="b", b2_key_id="k",
                     b2_application_key="s", presign_ttl_seconds=3600)
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _row(vid: str, **over) -> dict:
