@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,8 @@ class Webhooks:
         self._queue: queue.PriorityQueue[tuple[float, int, Delivery]] = queue.PriorityQueue()
         self._seq = 0
         self._http = requests.Session()
+        # events are delivered concurrently (one slow receiver must not hold up the others), retries on a timer
+        self._senders = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tl-webhook")
         threading.Thread(target=self._run, name="tl-webhooks", daemon=True).start()
 
     def configure(self, url: str | None, secret: str | None, enabled: bool = True) -> None:
@@ -91,9 +94,9 @@ class Webhooks:
             delay = when - time.time()
             if delay > 0:
                 self._queue.put((when, _, d))
-                time.sleep(min(delay, 0.2))
+                time.sleep(min(delay, 0.05))
                 continue
-            self._attempt(d)
+            self._senders.submit(self._attempt, d)
 
     def _attempt(self, d: Delivery) -> None:
         with self._lock:
