@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.iconik.seed import content  # noqa: E402
-from localstack.iconik.testing import Admin, nested_tree  # noqa: E402
-from localstack.stack import Stack, wait_ready  # noqa: E402
+from localstack.iconik.seed import content
+from localstack.iconik.testing import Admin, nested_tree
+from localstack.stack import Stack, wait_ready
 
 SECRET = "local-bz-secret"
 APP_ID = "local-iconik-app"

@@ -61,7 +61,7 @@ def iconik_payload(context: str, assets: list[str], collections: list[str], toke
     return {"user_id": str(uuid.uuid4()), "system_domain_id": str(uuid.uuid4()), "context": context,
             "action_id": action_id, "asset_ids": assets, "collection_ids": collections, "saved_search_ids": [],
             "metadata_view_id": None, "metadata_values": None,
-            "date_created": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(), "auth_token": token}
+            "date_created": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(), "auth_token": token}
 
 
 def seed(iconik: str, op: str, n: int, depth: int, fanout: int) -> str:

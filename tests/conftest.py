@@ -179,7 +179,7 @@ def id_token(stack: Stack, email: str, password: str) -> str:
             return json.loads(urllib.request.urlopen(req, timeout=10).read())["idToken"]
         except urllib.error.HTTPError:
             continue
-    raise RuntimeError(f"could not sign in {email}")
+    raise RuntimeError(f"could not sign in {email}: wrong password for an existing emulator user? use a unique email per test module")
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 The work lives in mam.iconik; these are the functions-framework targets named in functions/manifest.yaml.
 """
 import flask
-
 from mam.iconik.handler import ActionHandler, TaskHandler
 from mam.settings import load_settings
 

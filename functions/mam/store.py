@@ -88,35 +88,22 @@ def delete_video(video_id: str) -> None:
     client().collection(VIDEOS).document(video_id).delete()
 
 
-def list_videos(page: int, page_size: int) -> tuple[list[Video], int]:
-    """One page of videos, newest first, and the total count."""
-    from google.cloud import firestore
-
-    col = client().collection(VIDEOS)
-    total = int(col.count().get()[0][0].value)
-    query = col.order_by("created_at", direction=firestore.Query.DESCENDING).offset((page - 1) * page_size).limit(page_size)
-    return [Video.from_doc(s.id, s.to_dict()) for s in query.stream()], total
+def count_videos() -> int:
+    """How many videos there are (one aggregation query)."""
+    return int(client().collection(VIDEOS).count().get()[0][0].value)
 
 
-def iter_videos(where: tuple[str, str, Any] | None = None, batch: int = 300):
-    """Every video (optionally filtered), read in pages so memory stays flat."""
-    col = client().collection(VIDEOS)
-    query = col.where(filter=_field_filter(*where)) if where else col
-    query = query.order_by("__name__").limit(batch)
-    last = None
-    while True:
-        page = list((query.start_after(last) if last else query).stream())
-        for snap in page:
-            yield Video.from_doc(snap.id, snap.to_dict())
-        if len(page) < batch:
-            return
-        last = page[-1]
+def find_video(field: str, value: Any) -> Video | None:
+    """The first video whose `field` equals `value` (one equality query, limit 1), or None.
 
-
-def _field_filter(path: str, op: str, value: Any):
+    A single-field equality needs no composite index, and it avoids cursors, which the local emulator ignores.
+    """
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    return FieldFilter(path, op, value)
+    query = client().collection(VIDEOS).where(filter=FieldFilter(field, "==", value)).limit(1)
+    for snap in query.stream():
+        return Video.from_doc(snap.id, snap.to_dict())
+    return None
 
 
 def claim_once(collection: str, key: str, data: dict[str, Any] | None = None) -> bool:

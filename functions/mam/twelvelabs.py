@@ -310,7 +310,11 @@ class TwelveLabsClient:
                                   "page_limit": max(1, min(int(page_limit), 50)), "include_user_metadata": True}
         if filter:
             kwargs["filter"] = json.dumps(filter, separators=(",", ":"))
-        return _search_page(self._call(self._client().search.create, **kwargs))
+        try:
+            return _search_page(self._call(self._client().search.create, **kwargs))
+        except NotFound:
+            self.forget_index()  # deleted or expired: the next call looks it up (or creates it) again
+            raise
 
     def search_page(self, page_token: str) -> SearchPage:
         """A later page; raises TokenExpired when the token expired or the index changed (search again)."""

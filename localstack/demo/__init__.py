@@ -125,7 +125,12 @@ def main() -> int:
         if path and path not in sys.path:
             sys.path.insert(0, path)
     started = time.monotonic()
-    result = seed()
+    try:
+        result = seed()
+    except Exception as exc:  # noqa: BLE001 - a clear line for the developer, not a traceback
+        print(json.dumps({"severity": "ERROR", "message": f"demo videos not seeded: {type(exc).__name__}: {exc}"}),
+              flush=True)
+        return 1
     print(json.dumps({"severity": "INFO", "message": "demo videos ready", "uploaded": len(result["uploaded"]),
                       "added": len(result["added"]), "known": len(result["known"]),
                       "seconds": round(time.monotonic() - started, 1)}), flush=True)

@@ -539,7 +539,7 @@ def custom_action_payload(act: dict, body: dict, *, user_id: str, system_domain_
         "metadata_view_id": body.get("metadata_view_id"),
         "metadata_values": body.get("metadata_values"),
         # iconik sends this one without a timezone
-        "date_created": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(),
+        "date_created": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
         "auth_token": token,
     }
 
@@ -557,4 +557,4 @@ def post_action(url: str, headers: dict[str, str], payload: dict, timeout: float
         return {"status": None, "error": type(exc).__name__, "elapsed_ms": int(1000 * (time.monotonic() - started))}
 
 
-__all__ = ["bp", "custom_action_payload", "post_action", "blob_key"]
+__all__ = ["blob_key", "bp", "custom_action_payload", "post_action"]

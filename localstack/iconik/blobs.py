@@ -6,8 +6,9 @@ import io
 import os
 import shutil
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 
 CHUNK = 1024 * 1024
 
@@ -90,14 +91,13 @@ class FolderBlobs:
         tmp = path.with_name(path.name + ".part")
         hashing = _Hashing(chunks)
         with open(tmp, "wb") as fh:
-            for chunk in hashing:
-                fh.write(chunk)
+            fh.writelines(hashing)
         os.replace(tmp, path)
         return hashing.size, hashing.md5.hexdigest()
 
     def read(self, key: str) -> Iterator[bytes]:
         path = self._path(key)
-        fh = open(path, "rb")  # raises FileNotFoundError before the first chunk is asked for
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the generator; raises FileNotFoundError before the first chunk is asked for
 
         def gen() -> Iterator[bytes]:
             with fh:

@@ -60,7 +60,7 @@ class StandinConfig:
     knobs: Knobs = field(default_factory=Knobs)
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any] | None) -> "StandinConfig":
+    def from_mapping(cls, values: dict[str, Any] | None) -> StandinConfig:
         """Build from a dict (create_app(config)); unknown keys are an error so typos do not pass silently."""
         values = dict(values or {})
         knob_values = dict(values.pop("knobs", {}) or {})

@@ -54,7 +54,7 @@ class FaultRule:
     _rx: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "FaultRule":
+    def from_dict(cls, raw: dict[str, Any]) -> FaultRule:
         allowed = {"status", "count", "skip", "path", "method", "retry_after", "body", "delay"}
         unknown = set(raw) - allowed
         if unknown:
@@ -116,7 +116,7 @@ class Faults:
             return [r.to_dict() for r in self.rules]
 
 
-def retry_after_value(mode: str | float | int | None, wait: float) -> str | None:
+def retry_after_value(mode: str | float | None, wait: float) -> str | None:
     """Retry-After header for a rate-limited answer: whole seconds, as HTTP requires."""
     if mode in (None, "none"):
         return None

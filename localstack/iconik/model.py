@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 
@@ -21,7 +22,7 @@ class ApiError(Exception):
 
 def now_iso() -> str:
     """iconik-style timestamp (UTC, microseconds, with offset; iconik is inconsistent about the offset)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat()
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def new_id() -> str:

@@ -45,7 +45,7 @@ class MotoS3:
         self.url = f"http://127.0.0.1:{self.port}"
         self._server = None
 
-    def start(self) -> "MotoS3":
+    def start(self) -> MotoS3:
         import logging
 
         from moto.server import ThreadedMotoServer
@@ -70,7 +70,7 @@ class MotoS3:
                             config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
                                           response_checksum_validation="when_required"))
 
-    def __enter__(self) -> "MotoS3":
+    def __enter__(self) -> MotoS3:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -93,7 +93,7 @@ class Standin:
         self._thread: threading.Thread | None = None
         self.app = None
 
-    def start(self) -> "Standin":
+    def start(self) -> Standin:
         if self.process:
             cfg = Path(self.settings["lucidlink_dir"]).parent / f"iconik-standin-{self.port}.json"
             cfg.write_text(json.dumps(self.settings))
@@ -138,14 +138,14 @@ class Standin:
             return self._proc.stdout.read()
         return ""
 
-    def __enter__(self) -> "Standin":
+    def __enter__(self) -> Standin:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     @property
-    def admin(self) -> "Admin":
+    def admin(self) -> Admin:
         return Admin(self.url)
 
 

@@ -6,7 +6,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from .blobs import Blobs
 from .config import Knobs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -41,7 +42,7 @@ class StandinServer:
         self.server.server_close()
         self.service.close()
 
-    def __enter__(self) -> StandinServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

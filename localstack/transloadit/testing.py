@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from . import signing
 
@@ -99,7 +99,7 @@ class NotifyReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> NotifyReceiver:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -170,7 +170,7 @@ class LocalS3:
             config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
                           response_checksum_validation="when_required"))
 
-    def __enter__(self) -> LocalS3:
+    def __enter__(self) -> Self:
         self._server.start()
         s3 = self.client()
         try:

@@ -10,6 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -24,10 +25,9 @@ H = {"App-ID": APP_ID, "Auth-Token": "contract-token"}
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("iconik-standin")
-    with MotoS3() as s3:
-        with Standin(s3_endpoint=s3.url, lucidlink_dir=tmp / "lucidlink", process=True) as st:
-            yield {"s3": s3, "st": st, "api": st.url + "/API", "admin": st.admin, "info": st.admin.info(),
-                   "ll": Path(st.admin.info()["lucidlink_dir"])}
+    with MotoS3() as s3, Standin(s3_endpoint=s3.url, lucidlink_dir=tmp / "lucidlink", process=True) as st:
+        yield {"s3": s3, "st": st, "api": st.url + "/API", "admin": st.admin, "info": st.admin.info(),
+               "ll": Path(st.admin.info()["lucidlink_dir"])}
 
 
 @pytest.fixture(autouse=True)
@@ -282,9 +282,9 @@ def test_jobs_create_update_and_validation(env):
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    seen: list = []
+    seen: ClassVar[list] = []
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Receiver.seen.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(body)})
         self.send_response(200)

@@ -44,8 +44,8 @@ def test_transactional_update_and_batched_read(firestore, clean_firestore):
     assert store.update_video("no-such-video", lambda v: True) is None
     got = store.get_videos(ids + ["missing"])
     assert set(got) == set(ids) and got[ids[0]].status == FAILED
-    page, total = store.list_videos(1, 2)
-    assert total == 3 and len(page) == 2
+    found = store.find_video("title", ids[2])
+    assert found is not None and found.id == ids[2] and store.find_video("title", "nothing") is None
 
 
 def _serve(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen:
@@ -131,7 +131,7 @@ def test_id_token_route_rejects_missing_and_forged_tokens(protected_app, stack):
     resp = protected_app.get("/me", headers={"Authorization": f"Bearer {forged}"})
     assert resp.status_code == 401
     # A token of the right user but for another project is rejected too.
-    token = id_token(stack, "someone@example.com", "pass-word-1")
+    token = id_token(stack, "foundation-someone@example.com", "pass-word-1")
     header, payload, sig = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["aud"] = "another-project"
@@ -143,6 +143,6 @@ def test_id_token_route_accepts_a_real_emulator_token(protected_app, stack, demo
     resp = protected_app.get("/me", headers={"Authorization": f"Bearer {demo_token}"})
     assert resp.status_code == 200, resp.json
     assert resp.json == {"email": "demo@example.com", "admin": True}
-    other = id_token(stack, "viewer@example.com", "pass-word-2")
+    other = id_token(stack, "foundation-viewer@example.com", "pass-word-2")
     resp = protected_app.get("/me", headers={"Authorization": f"Bearer {other}"})
-    assert resp.status_code == 200 and resp.json == {"email": "viewer@example.com", "admin": False}
+    assert resp.status_code == 200 and resp.json == {"email": "foundation-viewer@example.com", "admin": False}

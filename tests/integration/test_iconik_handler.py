@@ -245,7 +245,7 @@ def test_fire_script_seeds_fires_like_iconik_and_watches_the_run(ik):
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "fire_custom_action.py"), "remove", "--seed", "12",
                              "--depth", "1", "--fanout", "3", "--watch", "--timeout", "60", "--handler", ik.handler.url,
                              "--iconik", ik.iconik_url], cwd=ROOT, env=dict(os.environ), capture_output=True,
-                            text=True, timeout=90)
+                            text=True, timeout=90, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "handler answered 200 'OK'" in result.stdout and '"status": "succeeded"' in result.stdout
     assert "Removed the LucidLink copies of 12 of 12 assets" in result.stdout

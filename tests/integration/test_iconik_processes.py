@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from conftest import wait_for
-from localstack.iconik.testing import Admin, SECRET
+
+from localstack.iconik.testing import SECRET, Admin
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -286,5 +286,21 @@ def test_add_reports_assets_without_a_format_and_failed_copies(ik):
     assert "not on LucidLink" in states[s["asset_ids"][0]]["reason"]
     assert "no PPRO_PROXY format" in states[s["asset_ids"][1]]["notes"]
     assert len(ik.ll_files(more["asset_ids"][0])) == 2
-    data = [p for p in ik.ll_files(s["asset_ids"][1])][0].read_bytes()
+    data = next(iter(ik.ll_files(s["asset_ids"][1]))).read_bytes()
     assert hashlib.md5(data).hexdigest() == hashlib.md5(content(s["asset_ids"][1], "ORIGINAL", 321)).hexdigest()
+
+
+def test_assets_are_removed_while_the_copy_job_still_runs(ik):
+    s = ik.admin.seed({"collections": [{"assets": 12}], "file_size": 100})
+    ik.admin.config(copy_delay_ms=250)  # a 3 s copy job
+    ik.admin.copy_faults({s["all_asset_ids"][2]: "fail"})
+    run = ik.wait_run(post_action(ik, "remove", body_for(ik, collections=[s["collections"][0]["id"]])))
+    assert run["status"] == "partial" and run["summary"]["done"] == 11 and run["summary"]["kept"] == 1
+    job = next(j for j in ik.admin.jobs() if j["type"] == "TRANSFER" and j["id"] != run["iconik_job_id"])
+    import datetime as dt
+
+    finished = dt.datetime.fromisoformat(job["completed_at"]).timestamp()
+    first_delete = min(r["t"] for r in ik.admin.requests() if r["method"] == "DELETE")
+    assert first_delete < finished - 1  # LucidLink space came back before the copy job was over
+    assert ll_bytes_ok(ik, s["all_asset_ids"][2], 100)
+    assert all(ik.ll_files(a) == [] for i, a in enumerate(s["all_asset_ids"]) if i != 2)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 import requests
-
 from conftest import ROOT
+
 from localstack.iconik.testing import Admin
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,7 +27,7 @@ def iconik(start_standin, stack_env, monkeypatch):
 
 def script(*args):
     return subprocess.run([sys.executable, str(ROOT / "scripts" / "iconik_actions.py"), *args], cwd=ROOT,
-                          env=dict(os.environ), capture_output=True, text=True, timeout=60)
+                          env=dict(os.environ), capture_output=True, text=True, timeout=60, check=False)
 
 
 def actions(url):

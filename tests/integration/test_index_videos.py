@@ -16,8 +16,8 @@ import uuid
 
 import pytest
 import requests
-
 from conftest import LOGS, ROOT, wait_for
+
 from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
 
 pytestmark = pytest.mark.timeout(240)
@@ -180,7 +180,6 @@ def test_index_all_thousand_videos_answers_within_two_seconds(fns, demo_token, c
     longer, three times what the emulator takes for one masked read and one batched write of the same 1,000
     documents (measured just before): the handler must stay a small constant number of passes over the data."""
     from google.cloud.firestore_v1.base_query import FieldFilter
-
     from mam import store, tasks
     from mam.videos import Video
 
@@ -188,7 +187,7 @@ def test_index_all_thousand_videos_answers_within_two_seconds(fns, demo_token, c
     col = db.collection("videos")
     for first in range(0, 1000, 400):
         batch = db.batch()
-        for i in range(first, first + 400 if first + 400 < 1000 else 1000):
+        for i in range(first, min(1000, first + 400)):
             v = Video(id=f"bulk{i:04d}", title=f"bulk {i}", status="uploaded", b2_original=f"uploads/bulk{i:04d}/a.mp4")
             batch.set(col.document(v.id), v.to_doc())
         batch.commit()
@@ -327,7 +326,7 @@ def test_webhook_from_twelvelabs_finishes_the_video_at_once(fns, twelvelabs, dem
     assert mine[0]["status"] == 200
     # the webhook (not a poll) finished it, right after Twelve Labs did
     assert json.loads(mine[0]["response"])["status"] == "ready", mine[0]
-    tl_ready = _dt.datetime.fromtimestamp(task_state(twelvelabs, v.tl_task_id)["updated_at"], _dt.timezone.utc)
+    tl_ready = _dt.datetime.fromtimestamp(task_state(twelvelabs, v.tl_task_id)["updated_at"], _dt.UTC)
     assert (v.updated_at - tl_ready).total_seconds() < 5.0  # generous: CI machines are busy; see bench/ for figures
 
 

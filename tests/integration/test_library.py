@@ -178,6 +178,28 @@ def test_delete_tolerates_parts_that_are_already_gone(fn, clean_firestore, clip,
     assert _record(a) is None and _record(b) is None and not _exists(key_b)
 
 
+def test_a_failing_index_delete_keeps_the_record_and_a_retry_finishes(fn, clean_firestore, clip, demo_token,
+                                                                       standin, index_name):
+    from mam import store
+
+    client = tl_client(standin, index_name)
+    vid = store_video("uploads/{id}/original/clip.mp4", clip, status="ready")
+    [tl_id] = index_entries(client, [(f"uploads/{vid}/original/clip.mp4", {"mam_id": vid})])
+    store.update_video(vid, lambda v: setattr(v, "tl_video_id", tl_id) or True)
+    standin.admin("POST", "/faults", json={"method": "DELETE", "path": "/indexes/[^/]+/videos/[^/]+",
+                                           "status": 503, "times": 1})
+    resp = fn.post("/videos/delete", demo_token, json={"ids": [vid]})
+    assert resp.status_code == 200, resp.text
+    result = resp.json()["results"][vid]
+    assert result["ok"] is False and "Twelve Labs" in result["error"] and "try again" in result["error"]
+    # the files went first; the entry and the record stay until the index entry is really gone
+    assert not _exists(f"uploads/{vid}/original/clip.mp4")
+    assert client.get_video(tl_id) is not None and _record(vid) is not None
+    retry = fn.post("/videos/delete", demo_token, json={"ids": [vid]})
+    assert retry.json()["results"][vid] == {"ok": True, "error": None}
+    assert client.get_video(tl_id) is None and _record(vid) is None
+
+
 def test_delete_all_and_bad_requests(fn, clean_firestore, clip, demo_token, viewer_token):
     ids = [store_video("uploads/{id}/original/x.mp4", clip) for _ in range(3)]
     assert fn.post("/videos/delete", json={"ids": ids}).status_code == 401  # anonymous

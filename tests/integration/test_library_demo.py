@@ -38,7 +38,7 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
 
     first = _run(stack)
     assert first["severity"] == "INFO" and (first["uploaded"], first["added"], first["known"]) == (4, 4, 0)
-    assert first["wall"] < 30, first  # the runner waits for it
+    assert first["wall"] < 60, first  # the runner waits for it (about 10 s on an idle machine)
     records = store.get_videos([video_id_for(settings.b2_bucket, k) for k in keys])
     assert sorted(v.title for v in records.values()) == ["Cats playing on the floor", "Cooking tomato pasta",
                                                           "Mountain bike trail", "Ocean waves at sunset"]

@@ -6,9 +6,9 @@ import time
 import uuid
 
 import pytest
+from mam import twelvelabs as tl
 
 from localstack.twelvelabs.testing import StandIn, make_video, serve_dir
-from mam import twelvelabs as tl
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 
 import pytest
-
 from conftest import ROOT
 from mam.iconik.actions import action_url, formats_match, make_title
 

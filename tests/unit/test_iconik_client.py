@@ -9,8 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-
-from mam.iconik.client import (AuthRejected, BadAnswer, IconikClient, NotFound, RateLimiter, Unavailable)
+from mam.iconik.client import (
+    AuthRejected,
+    BadAnswer,
+    IconikClient,
+    NotFound,
+    RateLimiter,
+    Unavailable,
+)
 from mam.iconik.config import tuning
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from mam.iconik.request import (ActionQuery, BadRequest, fix_formats, parse_body, parse_formats, parse_query,
-                                plan_formats, run_id, secret_ok)
+from mam.iconik.request import (
+    ActionQuery,
+    BadRequest,
+    fix_formats,
+    parse_body,
+    parse_formats,
+    parse_query,
+    plan_formats,
+    run_id,
+    secret_ok,
+)
 
 A, B = str(uuid.uuid4()), str(uuid.uuid4())
 

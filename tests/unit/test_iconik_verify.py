@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from mam.iconik import jobs
 from mam.iconik.verify import check_add, check_remove
 

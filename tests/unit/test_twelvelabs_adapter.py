@@ -6,10 +6,9 @@ import hashlib
 import hmac
 
 import pytest
+from mam import twelvelabs as tl
 from twelvelabs.core.api_error import ApiError
 from twelvelabs.errors import BadRequestError, NotFoundError, TooManyRequestsError
-
-from mam import twelvelabs as tl
 
 SECRET = "whsec-unit"
 BODY = b'{"id":"whe_1","type":"index.task.ready","data":{"id":"t1","status":"ready"}}'

@@ -73,12 +73,14 @@ def test_failed_assemblies_get_a_readable_bounded_reason(status, reason):
     assert out.reason == reason if reason else len(out.reason) <= 300
 
 
-def test_completed_without_web_copy_is_a_failure_with_reason_but_keeps_the_original_key():
+def test_completed_without_web_copy_is_a_failure_with_reason_and_no_playable_keys():
     status = completed()
     del status["results"]["store_web"], status["results"]["web"]
     out = outcome.parse(status)
-    assert out.state == outcome.FAILED and "no video stream" in out.reason
-    assert out.original_key == f"uploads/{VID}/original/Cat.mov"
+    assert out.state == outcome.FAILED and "not a video" in out.reason
+    # A failed record must not point at the unplayable original (the API would offer it as playback_url).
+    assert (out.original_key, out.web_key, out.thumbnail_key) == (None, None, None)
+    assert out.size == 1234
 
 
 def test_completed_without_any_stored_file_or_results_fails():

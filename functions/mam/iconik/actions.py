@@ -45,7 +45,7 @@ def formats_match(url: str, formats: str | None) -> bool:
 def _ours(action: dict[str, Any], endpoint: str) -> bool:
     url = action.get("url") or ""
     base = endpoint.rstrip("/")
-    return url.startswith(base + "/add") or url.startswith(base + "/remove")
+    return url.startswith((base + "/add", base + "/remove"))
 
 
 @dataclass(frozen=True)

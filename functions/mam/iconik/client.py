@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -122,7 +123,7 @@ def _retry_after(value: str | None) -> float | None:
         try:
             import datetime as dt
 
-            return max(0.0, (parsedate_to_datetime(value) - dt.datetime.now(dt.timezone.utc)).total_seconds())
+            return max(0.0, (parsedate_to_datetime(value) - dt.datetime.now(dt.UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
 
@@ -254,8 +255,7 @@ class IconikClient:
         """Every object of a list, following the host-relative `next_url` until it is empty."""
         body = self.request("GET", path, params=params)
         while True:
-            for obj in (body or {}).get("objects") or []:
-                yield obj
+            yield from (body or {}).get("objects") or []
             nxt = (body or {}).get("next_url")
             if not nxt:
                 return

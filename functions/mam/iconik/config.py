@@ -29,6 +29,7 @@ class Tuning:
     max_collections: int = 10000        # collections walked in one run (their ids live in the run record)
     contents_per_page: int = 1000       # collection contents page size (iconik's maximum)
     bulk_chunk: int = 1000              # object_ids per bulk copy request
+    overlap: bool = True                # verify/remove assets whose copy landed while the copy jobs still run
     warning_is_success: bool = True     # FINISHED_WITH_WARNING counts as a finished copy (assets are verified anyway)
     sync_deadline_seconds: float = 6.0  # the custom-action reply must fit iconik's ~10 s limit
 

@@ -14,10 +14,25 @@ import flask
 from mam import log
 from mam.http import ApiError, error_response, json_body, json_response
 from mam.iconik import machine
-from mam.iconik.client import AuthRejected, IconikClient, IconikError, NotFound, shared_limiter
+from mam.iconik.client import (
+    AuthRejected,
+    IconikClient,
+    IconikError,
+    NotFound,
+    shared_limiter,
+)
 from mam.iconik.config import tuning as load_tuning
-from mam.iconik.request import (CONTEXTS, OPERATIONS, SECRET_HEADER, BadRequest, is_uuid, parse_body, parse_query,
-                                run_id as make_run_id, secret_ok)
+from mam.iconik.request import (
+    CONTEXTS,
+    OPERATIONS,
+    SECRET_HEADER,
+    BadRequest,
+    is_uuid,
+    parse_body,
+    parse_query,
+    secret_ok,
+)
+from mam.iconik.request import run_id as make_run_id
 
 HEALTH_TEXT = "The b2-iconik-plugin is ready for requests"
 
@@ -42,7 +57,7 @@ class ActionHandler:
             resp = self._handle(request)
         except ApiError as exc:
             resp = error_response(exc.status, exc.code, exc.message, exc.headers)
-        except Exception as exc:  # never a stack trace to the caller
+        except Exception as exc:  # noqa: BLE001 - never a stack trace to the caller
             import traceback
 
             log.error("iconik handler error", error=type(exc).__name__, stack=traceback.format_exc()[-3000:])
@@ -92,7 +107,7 @@ class ActionHandler:
         rid = make_run_id(op, query, action)
         try:
             _, created = machine.start_run(self.settings, op, query, action, rid)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - Firestore or Cloud Tasks down: a clear 503, iconik may retry
             log.error("iconik run not started", run_id=rid, error=type(exc).__name__, detail=str(exc)[:300])
             raise ApiError(503, "unavailable", "could not schedule the work; please try again") from None
         log.info("iconik run accepted", run_id=rid, op=op, context=action.context, created=created,
@@ -156,7 +171,7 @@ class TaskHandler:
             return error_response(exc.status, exc.code, exc.message)
         try:
             outcome = machine.handle_step(payload, self.settings, client_factory=self.client_factory)
-        except Exception as exc:  # Firestore/Cloud Tasks trouble outside a step: let Cloud Tasks retry
+        except Exception as exc:  # noqa: BLE001 - Firestore/Cloud Tasks trouble outside a step: let Cloud Tasks retry
             import traceback
 
             log.error("iconik task error", run_id=str(payload.get("run_id"))[:64], error=type(exc).__name__,

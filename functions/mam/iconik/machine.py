@@ -5,7 +5,9 @@
     expand   walk the selected collections recursively, one contents page at a time, recording every asset
     wait     follow the copy jobs with scheduled re-checks (never a sleeping function) until done or the deadline
     process  per asset, in batches: verify (remove: the copy on B2; add: the copy on LucidLink), persist the verdict,
-             then (remove, confirmed only) delete + purge that asset's LucidLink file sets
+             then (remove, confirmed only) delete + purge that asset's LucidLink file sets. While the jobs still
+             run, wait and process alternate: assets whose copy has landed are handled at once, the others stay
+             pending; once the jobs are over, a final pass from the start gives every asset its verdict
     finish   count outcomes, report them on the run and on the iconik job
 
 Every task carries (run_id, seq). A step runs only if the run's seq equals the task's and it wins the lease in a
@@ -21,14 +23,24 @@ import hmac
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from mam import log
 from mam.iconik import jobs, runs, verify
-from mam.iconik.client import AuthRejected, BadAnswer, IconikClient, IconikError, NotFound, Unavailable, shared_limiter
-from mam.iconik.config import Tuning, tuning as load_tuning
-from mam.iconik.request import ActionBody, ActionQuery, plan_formats
+from mam.iconik.client import (
+    AuthRejected,
+    BadAnswer,
+    IconikClient,
+    IconikError,
+    NotFound,
+    Unavailable,
+    shared_limiter,
+)
+from mam.iconik.config import Tuning
+from mam.iconik.config import tuning as load_tuning
+from mam.iconik.request import ActionBody, ActionQuery, is_uuid, plan_formats
 
 QUEUE = "iconik"
 TASKS_FUNCTION = "iconik_tasks"
@@ -67,7 +79,7 @@ def new_run(run_id: str, op: str, query: ActionQuery, body: ActionBody) -> dict[
         "user_id": body.user_id, "action_id": body.action_id, "date_created": body.date_created,
         "saved_searches_ignored": len(body.saved_search_ids),
         "iconik_job_id": None, "copy_jobs": [], "expand": None, "wait": None, "cursor": None,
-        "assets_total": None, "processed": 0, "step_failures": 0, "last_error": None, "error": None,
+        "assets_total": None, "chunks": 0, "processed": 0, "step_failures": 0, "last_error": None, "error": None,
         "summary": None, "problems": [], "message": None, "steps": 0,
     }
 
@@ -163,7 +175,7 @@ def _run_claimed(run, seq, token, settings, tune, owner, client_factory) -> Outc
     except StepFailed as exc:
         _fail(step, str(exc))
         terminal, next_phase = True, "done"
-    except Exception as exc:  # iconik down, a Firestore hiccup, a bug: bounded retries with backoff, then fail
+    except Exception as exc:  # noqa: BLE001 - iconik down, a Firestore hiccup, a bug: bounded retries with backoff, then fail
         failures = int(run.get("step_failures") or 0) + 1
         transient = isinstance(exc, (Unavailable, IconikError))
         detail = str(exc)[:300] if transient else f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -244,11 +256,14 @@ def phase_submit(step: Step) -> tuple[str, float]:
 def phase_expand(step: Step) -> tuple[str, float]:
     """Record the selected assets and walk the selected collections, one contents page per call."""
     run, client, tune = step.run, step.client, step.tune
+    # Chunks written by an interrupted earlier attempt are loaded too: re-read pages add no duplicates.
+    index = runs.AssetIndex.load(run["id"])
     ex = run.get("expand")
     if not ex:
-        runs.write_assets(run["id"], {a: {"state": runs.PENDING} for a in run["asset_ids"]})
+        index.add(run["asset_ids"])
+        index.flush()
         ex = {"frontier": [{"c": c, "p": 1} for c in run["collection_ids"]], "seen": list(run["collection_ids"]),
-              "pages": 0, "missing": []}
+              "pages": 0, "missing": [], "odd_ids": 0}
         step.set(expand=ex)
     seen = set(ex["seen"])
     while ex["frontier"]:
@@ -262,43 +277,41 @@ def phase_expand(step: Step) -> tuple[str, float]:
             ex["frontier"].pop(0)
             step.set(expand=ex)
             continue
-        found: dict[str, dict[str, Any]] = {}
+        found: list[str] = []
         for obj in objects:
             oid, kind = obj.get("id"), obj.get("object_type")  # object_type, not type (plugin v1.1.0 fix)
-            if not isinstance(oid, str):
+            if not is_uuid(oid):  # an id goes into iconik URLs later: only well-formed ones
+                ex["odd_ids"] = int(ex.get("odd_ids") or 0) + 1
                 continue
             if kind == "assets":
-                found[oid] = {"state": runs.PENDING}
+                found.append(oid)
             elif kind == "collections" and oid not in seen:
                 if len(seen) >= tune.max_collections:
                     raise StepFailed(f"the selection holds more than {tune.max_collections} collections")
                 seen.add(oid)
                 ex["seen"].append(oid)
                 ex["frontier"].append({"c": oid, "p": 1})
-        if found:
-            # An asset met earlier is already pending: nothing is processed before expansion ends.
-            runs.write_assets(run["id"], found)
+        if index.add(found):
+            index.flush()
         if more:
             item["p"] += 1
         else:
             ex["frontier"].pop(0)
         ex["pages"] += 1
         step.set(expand=ex)
-    total = _count_assets(run["id"])
+    total = index.total
     now = time.time()
-    step.set(assets_total=total, wait={"started": now, "deadline": now + tune.job_deadline_seconds, "checks": 0,
+    step.set(assets_total=total, chunks=len(index.chunks), wait={"started": now, "deadline": now + tune.job_deadline_seconds, "checks": 0,
                                        "timed_out": False})
     return "wait", 0.0
-
-
-def _count_assets(run_id: str) -> int:
-    return int(runs.assets_ref(run_id).count().get()[0][0].value)
 
 
 def phase_wait(step: Step) -> tuple[str, float]:
     """Check the copy jobs; re-check later with growing gaps, or move on when all are done or time is up."""
     run, client, tune = step.run, step.client, step.tune
     copy_jobs = list(run.get("copy_jobs") or [])
+    eta = 0.0
+    progress: int | None = None
     for job in copy_jobs:
         if not job.get("id") or jobs.is_done(job.get("status")):
             continue
@@ -308,6 +321,9 @@ def phase_wait(step: Step) -> tuple[str, float]:
             info = client.get_job(job["id"])
             job["status"] = info.get("status") or job.get("status")
             job["error"] = (info.get("error_message") or None) and str(info["error_message"])[:300]
+            eta = max(eta, _eta(job, info))
+            if isinstance(info.get("progress_processed"), int):
+                progress = (progress or 0) + info["progress_processed"]
         except NotFound:
             job["status"], job["error"] = jobs.MISSING, "job no longer exists in iconik"
         except BadAnswer as exc:
@@ -315,39 +331,91 @@ def phase_wait(step: Step) -> tuple[str, float]:
         step.set(copy_jobs=copy_jobs)
     wait = dict(run.get("wait") or {})
     if all(not j.get("id") or jobs.is_done(j.get("status")) for j in copy_jobs):
-        return "process", 0.0
+        return _final_pass(step)
     if time.time() >= float(wait.get("deadline") or 0):
         wait["timed_out"] = True
         step.set(wait=wait)
-        return "process", 0.0  # verification decides per asset; an unfinished copy is simply not confirmed
+        return _final_pass(step)  # verification decides per asset; an unfinished copy is simply not confirmed
     wait["checks"] = int(wait.get("checks") or 0) + 1
+    moved = progress is None or progress != wait.get("progress")
+    wait["progress"] = progress
     step.set(wait=wait)
-    return "wait", min(tune.job_poll_max_seconds, tune.job_poll_min_seconds * 1.6 ** (wait["checks"] - 1))
+    if tune.overlap and run.get("assets_total") and moved and not wait.get("overlap_done"):
+        return "process", 0.0  # meanwhile, handle the assets whose copy has already landed
+    backoff = tune.job_poll_min_seconds * 1.6 ** (wait["checks"] - 1)
+    # A job that reports progress is looked at again about when it should be done, not a backoff later.
+    delay = eta if eta > 0 else backoff
+    return "wait", max(tune.job_poll_min_seconds, min(tune.job_poll_max_seconds, delay))
+
+
+def _final_pass(step: Step) -> tuple[str, float]:
+    """All copy jobs are over (or out of time): one last pass over every asset gives each its verdict."""
+    if not step.run.get("final"):
+        step.set(final=True, cursor={"chunk": 0, "pos": 0})
+    return "process", 0.0
+
+
+def _eta(job: dict[str, Any], info: dict[str, Any]) -> float:
+    """Seconds until the job should finish, from its progress since our last look (0 = unknown)."""
+    now = time.time()
+    done, total = info.get("progress_processed"), info.get("progress_total")
+    previous, seen_at = job.get("seen_done"), job.get("seen_at")
+    job["seen_done"], job["seen_at"] = done, now
+    if not isinstance(done, int) or not isinstance(total, int) or total <= 0 or previous is None or not seen_at:
+        return 0.0
+    rate = (done - previous) / max(1e-3, now - seen_at)
+    return (total - done) / rate if rate > 0 else 0.0
 
 
 def phase_process(step: Step) -> tuple[str, float]:
     """Verify (and for /remove delete) asset by asset, page by page, until the time budget is spent."""
     run, tune = step.run, step.tune
-    cursor = run.get("cursor")
+    final = bool(run.get("final"))
+    cursor = dict(run.get("cursor") or {"chunk": 0, "pos": 0})
+    wait = dict(run.get("wait") or {})
+    chunk: dict[str, Any] | None = None
     with cf.ThreadPoolExecutor(max_workers=max(1, tune.concurrency)) as pool:
         while step.time_left() > 0:
-            page = runs.asset_page(run["id"], cursor, tune.page_size)
-            todo = [(a, d) for a, d in page if d.get("state") not in runs.TERMINAL]
+            if cursor["chunk"] >= int(run.get("chunks") or 0):
+                if final:
+                    return "finish", 0.0
+                wait["overlap_done"] = True  # every asset seen while copying; the rest waits for the final pass
+                step.set(wait=wait)
+                return "wait", 0.0
+            if chunk is None or chunk["n"] != cursor["chunk"]:
+                chunk = runs.load_chunk(run["id"], cursor["chunk"]) or runs.new_chunk(cursor["chunk"])
+            page = chunk["ids"][cursor["pos"]:cursor["pos"] + max(1, tune.page_size)]
+            todo = [(a, runs.asset_record(chunk, a)) for a in page]
+            todo = [(a, d) for a, d in todo if d.get("state") not in runs.TERMINAL]
             if todo:
-                _process_batch(step, pool, todo)
-            if page:
-                cursor = page[-1][0]
-                step.set(cursor=cursor)
-            if len(page) < tune.page_size:
-                return "finish", 0.0
-    return "process", 0.0
+                unconfirmed = _process_batch(step, pool, todo, chunk, final=final)
+                if not final and unconfirmed * 2 >= len(todo):
+                    # Caught up with the copy: most of this page has not landed yet. Look again later, from here.
+                    wait["caught_up"] = int(wait.get("caught_up") or 0) + 1
+                    step.set(wait=wait)
+                    return "wait", min(tune.job_poll_max_seconds,
+                                       tune.job_poll_min_seconds * 1.6 ** (wait["caught_up"] - 1))
+            cursor["pos"] += len(page)
+            if cursor["pos"] >= len(chunk["ids"]):
+                cursor = {"chunk": cursor["chunk"] + 1, "pos": 0}
+            step.set(cursor=dict(cursor))
+    return ("process" if final else "wait"), 0.0  # while copying, re-check the jobs between bounded steps
 
 
 def _inspect(client: IconikClient, asset_id: str) -> tuple[list[dict], list[dict], list[dict]]:
     return client.asset_formats(asset_id), client.asset_file_sets(asset_id), client.asset_files(asset_id)
 
 
-def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str, dict]]) -> None:
+def _save_records(step: Step, chunk: dict[str, Any], records: dict[str, dict[str, Any]]) -> None:
+    if records:
+        chunk["assets"].update(records)
+        runs.save_chunk(step.run["id"], chunk)
+
+
+def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str, dict]],
+                   chunk: dict[str, Any], *, final: bool = True) -> int:
+    """Verify, store the verdicts, then delete what was confirmed. Before the final pass (copies still running)
+    an unconfirmed asset gets no verdict: it stays pending. Returns how many stayed pending that way."""
     run, client = step.run, step.client
     ll, b2 = run["ll_storage_id"], run["b2_storage_id"]
     removing = run["op"] == "remove"
@@ -368,12 +436,15 @@ def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str
     verdicts: dict[str, dict[str, Any]] = {}
     transient: Exception | None = None
     auth: AuthRejected | None = None
+    waiting = 0
     for asset_id, result in zip(pending, _map(pool, check, pending)):
         if isinstance(result, AuthRejected):
             auth = result
         elif isinstance(result, NotFound):
             verdicts[asset_id] = {"state": runs.KEPT if removing else runs.FAILED,
                                   "reason": "asset no longer exists in iconik"}
+        elif isinstance(result, BadAnswer) and not final:
+            waiting += 1
         elif isinstance(result, BadAnswer):
             verdicts[asset_id] = {"state": runs.KEPT if removing else runs.FAILED,
                                   "reason": f"could not check the asset: {result}"[:300]}
@@ -386,11 +457,13 @@ def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str
             confirmed[asset_id] = (list(result.delete_ids), list(result.purge_ids))
         elif result.ok:
             verdicts[asset_id] = {"state": runs.DONE, "notes": list(result.notes), "checked_at": time.time()}
+        elif not final:
+            waiting += 1  # its copy may still be on its way
         else:
             verdicts[asset_id] = {"state": runs.KEPT if removing else runs.FAILED, "reason": result.reason,
                                   "checked_at": time.time()}
     # The verdicts are stored BEFORE any delete: a crash from here on resumes deleting exactly what was confirmed.
-    runs.write_assets(run["id"], verdicts)
+    _save_records(step, chunk, verdicts)
     finished = sum(1 for v in verdicts.values() if v["state"] in runs.TERMINAL)
 
     def remove(item: tuple[str, tuple[list[str], list[str]]]) -> int:
@@ -423,13 +496,14 @@ def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str
         else:
             done[asset_id] = {"state": runs.DONE, "purged": result, "file_sets": len(delete_ids) + len(purge_ids),
                               "done_at": time.time()}
-    runs.write_assets(run["id"], done)
+    _save_records(step, chunk, done)
     finished += len(done)
     step.set(processed=int(run.get("processed") or 0) + finished)
     if auth is not None:
         raise auth
     if transient is not None:
         raise transient
+    return waiting
 
 
 def _map(pool: cf.ThreadPoolExecutor, fn, items: list) -> list:
@@ -437,7 +511,7 @@ def _map(pool: cf.ThreadPoolExecutor, fn, items: list) -> list:
     def safe(item):
         try:
             return fn(item)
-        except Exception as exc:  # returned, so one asset's failure never hides another's result
+        except Exception as exc:  # noqa: BLE001 - returned, so one asset's failure never hides another's result
             return exc
     return list(pool.map(safe, items))
 
@@ -459,7 +533,7 @@ def _summarise(step: Step, failed_reason: str | None) -> None:
             if state != runs.DONE and len(problems) < MAX_PROBLEMS:
                 problems.append({"asset_id": asset_id, "state": state,
                                  "reason": data.get("reason") or "not processed"})
-    except Exception as exc:  # reporting must not keep a failed run from ending
+    except Exception as exc:  # noqa: BLE001 - reporting must not keep a failed run from ending
         log.warning("iconik run summary incomplete", run_id=run["id"], error=type(exc).__name__)
     total = sum(counts.values())
     ok = counts[runs.DONE]
@@ -468,6 +542,8 @@ def _summarise(step: Step, failed_reason: str | None) -> None:
     ex = run.get("expand") or {}
     if ex.get("missing"):
         notes.append(f"{len(ex['missing'])} collection(s) not found")
+    if ex.get("odd_ids"):
+        notes.append(f"{ex['odd_ids']} item(s) with a malformed id skipped")
     if (run.get("wait") or {}).get("timed_out"):
         notes.append("copy jobs did not finish before the deadline")
     bad_jobs = [j for j in run.get("copy_jobs") or [] if jobs.outcome(j.get("status"), step.tune.warning_is_success)

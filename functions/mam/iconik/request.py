@@ -6,8 +6,9 @@ import hmac
 import json
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 CONTEXTS = ("ASSET", "COLLECTION", "BULK")
 OPERATIONS = ("add", "remove")

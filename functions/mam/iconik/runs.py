@@ -1,20 +1,27 @@
-"""Firestore records of iconik runs: `iconik_runs/{run}` (the state machine) and `iconik_runs/{run}/assets/{asset}`
-(per-asset outcome). A step claims the run with a lease in a transaction and commits with the same owner, so a
-duplicate task delivery can never run the same step twice at once."""
+"""Firestore records of iconik runs: `iconik_runs/{run}` (the state machine) and `iconik_runs/{run}/chunks/{n}`
+(the run's assets, 500 per document, each with its outcome). A step claims the run with a lease in a transaction
+and commits with the same owner, so a duplicate task delivery can never run the same step twice at once; only the
+lease holder writes chunks.
+
+Why chunks and not one document per asset: 10,000 assets would be 10,000+ writes per phase, and the local
+Firestore emulator copies its whole document map on every new document (O(n^2)); 20 chunk documents are cheap
+on both.
+"""
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from mam import store
 
 RUNS = "iconik_runs"
-ASSETS = "assets"
+CHUNKS = "chunks"
+CHUNK_SIZE = 500  # assets per chunk document (~100-250 KB; Firestore's limit is 1 MiB)
 
 # Per-asset states. pending -> confirmed -> done (remove), pending -> done (add); kept/failed are terminal too.
 PENDING, CONFIRMED, DONE, KEPT, FAILED = "pending", "confirmed", "done", "kept", "failed"
 TERMINAL = frozenset({DONE, KEPT, FAILED})
-BATCH = 450  # Firestore allows 500 writes per batch
 
 
 def _db():
@@ -23,10 +30,6 @@ def _db():
 
 def run_ref(run_id: str):
     return _db().collection(RUNS).document(run_id)
-
-
-def assets_ref(run_id: str):
-    return run_ref(run_id).collection(ASSETS)
 
 
 def create_run(doc: dict[str, Any]) -> bool:
@@ -105,53 +108,80 @@ def save_while_leased(run_id: str, owner: str, updates: dict[str, Any]) -> bool:
     return tx_save(_db().transaction())
 
 
-def write_assets(run_id: str, rows: dict[str, dict[str, Any]], *, merge: bool = True) -> None:
-    """Write per-asset records in batches."""
-    col = assets_ref(run_id)
-    items = list(rows.items())
-    for i in range(0, len(items), BATCH):
-        batch = _db().batch()
-        for asset_id, data in items[i:i + BATCH]:
-            batch.set(col.document(asset_id), {**data, "k": asset_id}, merge=merge)
-        batch.commit()
+def _chunks_ref(run_id: str):
+    return run_ref(run_id).collection(CHUNKS)
 
 
-def get_assets(run_id: str, asset_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Per-asset records for these ids in one batched read."""
-    col = assets_ref(run_id)
-    refs = [col.document(a) for a in dict.fromkeys(asset_ids)]
-    if not refs:
-        return {}
-    return {s.id: s.to_dict() for s in _db().get_all(refs) if s.exists}
+def new_chunk(n: int) -> dict[str, Any]:
+    """An empty chunk: `ids` in discovery order, `assets` maps an id to its record (absent = pending)."""
+    return {"n": n, "ids": [], "assets": {}}
 
 
-def asset_page(run_id: str, after: str | None, limit: int) -> list[tuple[str, dict[str, Any]]]:
-    """The next `limit` per-asset records in id order after `after`.
-
-    Pages with a range filter on the stored id field `k` rather than a query cursor: the local Firestore emulator
-    ignores cursors (start_after) and filters on __name__, while a single-field range works on both.
-    """
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = assets_ref(run_id)
-    if after:
-        query = query.where(filter=FieldFilter("k", ">", after))
-    return [(s.id, s.to_dict()) for s in query.order_by("k").limit(limit).stream()]
+def load_chunks(run_id: str) -> list[dict[str, Any]]:
+    """Every chunk of a run, in order (a 10,000-asset run has 20)."""
+    chunks = [s.to_dict() for s in _chunks_ref(run_id).stream()]
+    return sorted(chunks, key=lambda c: c["n"])
 
 
-def iter_assets(run_id: str, batch: int = 500) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every per-asset record, page by page."""
-    after = None
-    while True:
-        page = asset_page(run_id, after, batch)
-        yield from page
-        if len(page) < batch:
-            return
-        after = page[-1][0]
+def load_chunk(run_id: str, n: int) -> dict[str, Any] | None:
+    snap = _chunks_ref(run_id).document(f"{n:06d}").get()
+    return snap.to_dict() if snap.exists else None
+
+
+def save_chunk(run_id: str, chunk: dict[str, Any]) -> None:
+    """Write one chunk whole (only the holder of the run's lease writes chunks)."""
+    _chunks_ref(run_id).document(f"{chunk['n']:06d}").set(chunk)
+
+
+def asset_record(chunk: dict[str, Any], asset_id: str) -> dict[str, Any]:
+    return chunk["assets"].get(asset_id) or {"state": PENDING}
+
+
+def iter_assets(run_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every asset of a run with its record, in discovery order."""
+    for chunk in load_chunks(run_id):
+        for asset_id in chunk["ids"]:
+            yield asset_id, asset_record(chunk, asset_id)
+
+
+class AssetIndex:
+    """The run's asset list during expansion: de-duplicates and appends into chunks, writing only changed ones."""
+
+    def __init__(self, run_id: str, chunks: list[dict[str, Any]]):
+        self.run_id = run_id
+        self.chunks = chunks
+        self.seen = {a for c in chunks for a in c["ids"]}
+        self.dirty: set[int] = set()
+
+    @classmethod
+    def load(cls, run_id: str) -> "AssetIndex":
+        return cls(run_id, load_chunks(run_id))
+
+    def add(self, asset_ids: Iterable[str]) -> int:
+        added = 0
+        for asset_id in asset_ids:
+            if asset_id in self.seen:
+                continue
+            if not self.chunks or len(self.chunks[-1]["ids"]) >= CHUNK_SIZE:
+                self.chunks.append(new_chunk(len(self.chunks)))
+            self.chunks[-1]["ids"].append(asset_id)
+            self.seen.add(asset_id)
+            self.dirty.add(self.chunks[-1]["n"])
+            added += 1
+        return added
+
+    def flush(self) -> None:
+        for n in sorted(self.dirty):
+            save_chunk(self.run_id, self.chunks[n])
+        self.dirty.clear()
+
+    @property
+    def total(self) -> int:
+        return len(self.seen)
 
 
 def delete_run(run_id: str) -> None:
     """Remove a run and its per-asset records (tests, operators)."""
-    for asset_id, _ in list(iter_assets(run_id)):
-        assets_ref(run_id).document(asset_id).delete()
+    for snap in list(_chunks_ref(run_id).stream()):
+        snap.reference.delete()
     run_ref(run_id).delete()

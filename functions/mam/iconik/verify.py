@@ -6,8 +6,8 @@ name with the same size, and the same checksum when both sides have one. Anythin
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 GONE = "DELETED"
 

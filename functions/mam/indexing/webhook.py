@@ -22,16 +22,8 @@ TASK_EVENTS = ("index.task.ready", "index.task.failed")
 
 
 def find_by_task(task_id: str):
-    """The video following Twelve Labs task `task_id` (one equality query, limit 1), or None."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    from mam.videos import Video
-
-    query = store.client().collection(store.VIDEOS).where(filter=FieldFilter("tl_task_id", "==", task_id)).limit(1)
-    # (store.iter_videos pages with cursors, which the local Firestore emulator ignores: it would never end)
-    for snap in query.stream():
-        return Video.from_doc(snap.id, snap.to_dict())
-    return None
+    """The video following Twelve Labs task `task_id`, or None."""
+    return store.find_video("tl_task_id", task_id)
 
 
 def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def newest_page(page: int, page_size: int) -> tuple[list[Video], int]:
     from google.cloud.firestore_v1.field_path import FieldPath
 
     col = store.client().collection(store.VIDEOS)
-    total = int(col.count().get()[0][0].value)
+    total = store.count_videos()
     skip = (page - 1) * page_size
     if skip >= total:
         return [], total

@@ -155,6 +155,9 @@ def parse(status: dict[str, Any]) -> Outcome:
     if not out.original_key and not out.web_key:
         return Outcome(assembly_id, video_id, FAILED, "The upload finished but no file was stored.")
     if not out.web_key:
-        out.state = FAILED
-        out.reason = "The file is not a video that can be played (no video stream was found)."
+        # No keys on a failed record: the API would offer the unplayable original as playback_url. The files
+        # stay under uploads/<video_id>/, which deleting the video sweeps as a whole.
+        return Outcome(assembly_id, video_id, FAILED,
+                       "The file is not a video that can be played (no video stream was found).",
+                       size=out.size)
     return out

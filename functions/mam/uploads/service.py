@@ -118,9 +118,8 @@ def batch_status(request: flask.Request, settings: Settings) -> flask.Response:
 
 # ---- the notification -----------------------------------------------------------------------------------------
 def _video_by_assembly(assembly_id: str) -> str | None:
-    for video in store.iter_videos(("assembly_id", "==", assembly_id), batch=1):
-        return video.id
-    return None
+    video = store.find_video("assembly_id", assembly_id)
+    return video.id if video else None
 
 
 def _apply(video_id: str, change: Callable[[Video], tuple[bool, str]]) -> tuple[Video | None, str]:
