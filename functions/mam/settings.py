@@ -55,6 +55,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("TRANSLOADIT_TEMPLATE_ID", "transloadit", ""),
     Spec("TRANSLOADIT_B2_CREDENTIALS", "transloadit", "b2"),
     Spec("UPLOAD_MAX_BYTES", "transloadit", "5368709120", "int"),
+    # Upload safety-check timing (read by mam.uploads.config; validated here so a bad value stops start-up).
+    Spec("UPLOAD_PARAMS_TTL_SECONDS", "transloadit", "3600", "int"),
+    Spec("UPLOAD_CHECK_FIRST_DELAY_SECONDS", "transloadit", "900", "int"),
+    Spec("UPLOAD_CHECK_MAX_DELAY_SECONDS", "transloadit", "14400", "int"),
+    Spec("UPLOAD_START_GRACE_SECONDS", "transloadit", "3600", "int"),
+    Spec("UPLOAD_DEADLINE_SECONDS", "transloadit", "86400", "int"),
+    Spec("STATUS_COALESCE", "transloadit", "true", "bool"),
     Spec("TWELVELABS_API_KEY", "twelvelabs", secret=True),
     Spec("TWELVELABS_BASE_URL", "twelvelabs", "https://api.twelvelabs.io/v1.3", "url"),
     Spec("TWELVELABS_INDEX_NAME", "twelvelabs", "mam-library"),
@@ -98,6 +105,12 @@ class Settings:
     transloadit_template_id: str = ""
     transloadit_b2_credentials: str = "b2"
     upload_max_bytes: int = 5368709120
+    upload_params_ttl_seconds: int = 3600
+    upload_check_first_delay_seconds: int = 900
+    upload_check_max_delay_seconds: int = 14400
+    upload_start_grace_seconds: int = 3600
+    upload_deadline_seconds: int = 86400
+    status_coalesce: bool = True
     twelvelabs_api_key: str = ""
     twelvelabs_base_url: str = "https://api.twelvelabs.io/v1.3"
     twelvelabs_index_name: str = "mam-library"

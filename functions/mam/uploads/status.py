@@ -60,7 +60,7 @@ _reader = BatchReader(read_uncoalesced)
 def read(ids: list[str]) -> dict[str, dict[str, Any]]:
     """Status rows of `ids`: at most one batched read per call, shared by concurrent calls in this instance
     (see coalesce.py); STATUS_COALESCE=0 turns the sharing off."""
-    if os.environ.get("STATUS_COALESCE", "1") == "0":
+    if os.environ.get("STATUS_COALESCE", "true").strip().lower() in ("0", "false", "no", "off"):
         return read_uncoalesced(ids)
     return _reader.get(ids)
 
