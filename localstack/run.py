@@ -10,7 +10,6 @@ import shlex
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 from localstack.stack import DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack, port_open
 

@@ -6,6 +6,8 @@ B2 needs the checksum settings below (boto3 >= 1.36 otherwise sends CRC headers 
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from typing import Iterator
 
 from mam.settings import Settings
@@ -51,6 +53,39 @@ def playback_url(settings: Settings, key: str | None) -> str | None:
 
         return f"{settings.b2_public_base_url}/{quote(key)}"
     return presigned_get(settings, key)
+
+
+_URL_CACHE_SIZE = 4096
+_url_lock = threading.Lock()
+_url_cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+
+def url_window(settings: Settings) -> int:
+    """How long a presigned URL is reused: half its lifetime, so a cached answer never hands out a dead link."""
+    return max(60, min(settings.presign_ttl_seconds, 604800) // 2)
+
+
+def browser_url(settings: Settings, key: str | None, now: float | None = None) -> str | None:
+    """`playback_url`, with presigned URLs cached per key for `url_window` seconds.
+
+    Signing is cheap, but a stable URL lets the browser (and a CDN) cache thumbnails across page loads and polls.
+    """
+    if not key:
+        return None
+    if settings.b2_public_base_url:
+        return playback_url(settings, key)
+    now = time.time() if now is None else now
+    with _url_lock:
+        hit = _url_cache.get(key)
+        if hit and hit[1] > now:
+            _url_cache.move_to_end(key)
+            return hit[0]
+    url = presigned_get(settings, key)
+    with _url_lock:
+        _url_cache[key] = (url, now + url_window(settings))
+        while len(_url_cache) > _URL_CACHE_SIZE:
+            _url_cache.popitem(last=False)
+    return url
 
 
 def put_bytes(settings: Settings, key: str, data: bytes, content_type: str, cache_control: str | None = None) -> None:

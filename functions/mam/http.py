@@ -49,14 +49,19 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return resp
 
 
+def raw_body(request: flask.Request, max_bytes: int, what: str = "request body") -> bytes:
+    """The raw body (what signatures are computed over), or a 413 ApiError when it is larger than `max_bytes`."""
+    if (request.content_length or 0) > max_bytes:
+        raise ApiError(413, "body_too_large", f"{what} is larger than {max_bytes} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > max_bytes:  # a chunked body has no Content-Length to check up front
+        raise ApiError(413, "body_too_large", f"{what} is larger than {max_bytes} bytes")
+    return raw
+
+
 def json_body(request: flask.Request, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
     """Parse the request body as a JSON object or raise a 400/413 ApiError that says what is wrong."""
-    length = request.content_length
-    if length is not None and length > max_bytes:
-        raise ApiError(413, "body_too_large", f"request body is larger than {max_bytes} bytes")
-    raw = request.get_data(cache=True)
-    if len(raw) > max_bytes:
-        raise ApiError(413, "body_too_large", f"request body is larger than {max_bytes} bytes")
+    raw = raw_body(request, max_bytes)
     if not raw:
         raise ApiError(400, "invalid_json", "request body must be a JSON object")
     try:

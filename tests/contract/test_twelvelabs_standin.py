@@ -63,7 +63,7 @@ def receiver():
 @pytest.fixture(scope="module")
 def standin(receiver, tmp_path_factory):
     log = tmp_path_factory.mktemp("tllog") / "standin.log"
-    with StandIn("--index-seconds", "1.5", "--webhook-url", receiver[0], "--webhook-secret", SECRET,
+    with StandIn("--index-seconds", "1.5", "--workers", "2", "--webhook-url", receiver[0], "--webhook-secret", SECRET,
                  log_path=str(log)) as s:
         yield s
 

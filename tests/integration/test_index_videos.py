@@ -247,10 +247,11 @@ def test_duplicate_follow_tasks_poll_once_per_hop(fns, twelvelabs, demo_token, c
 
 
 def test_rate_limits_then_success(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
-    # the first create is rate limited (JSON body + Retry-After), then two polls (empty-body 429s, as documented)
+    fired = twelvelabs.admin("GET", "/stats").json()["faults_fired"]
+    # the first create is rate limited (JSON body + Retry-After), then a poll (empty-body 429, as documented)
     twelvelabs.admin("POST", "/faults", json={"method": "POST", "path": "/tasks", "status": 429, "times": 1,
                                               "retry_after": 1})
-    twelvelabs.admin("POST", "/faults", json={"method": "GET", "path": "/tasks/.+", "status": 429, "times": 2,
+    twelvelabs.admin("POST", "/faults", json={"method": "GET", "path": "/tasks/.+", "status": 429, "times": 1,
                                               "body": "empty"})
     vid = new_video(clip_bytes)
     assert index(fns, demo_token, ids=[vid]).json()["queued"] == [vid]
@@ -264,7 +265,8 @@ def test_rate_limits_then_success(fns, twelvelabs, demo_token, clip_bytes, clean
         time.sleep(0.2)
     assert v.status == "ready", v.status_reason
     assert "failed" not in seen
-    assert twelvelabs.admin("GET", "/stats").json()["faults_fired"] >= 3
+    assert twelvelabs.admin("GET", "/stats").json()["faults_fired"] - fired == 2
+    assert v.attempts.get("index_submit") == 1  # one retried submit, counted
 
 
 def test_failed_twelvelabs_task_sets_failed_with_reason(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
@@ -311,23 +313,51 @@ def _hook(fns, body: bytes, header: str | None) -> requests.Response:
 
 
 def test_webhook_from_twelvelabs_finishes_the_video_at_once(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
-    import datetime as _dt
-
     twelvelabs.admin("PUT", "/webhook", json={"url": f"{fns.public}/webhook", "secret": SECRET})
+    twelvelabs.admin("POST", "/failures", json={"match": "broken", "code": "video_file_broken",
+                                                "message": "The video file is broken."})
     vid = new_video(clip_bytes)
-    index(fns, demo_token, ids=[vid])
+    bad = new_video(clip_bytes, name="broken.mp4")
+    assert index(fns, demo_token, ids=[vid, bad]).json()["queued"] == [vid, bad]
     v = wait_status(vid, ("ready", "failed"), timeout=30)
     assert v.status == "ready"
+    b = wait_status(bad, ("ready", "failed"), timeout=30)
+    assert b.status == "failed" and b.status_reason == "The video file is broken."
+
     def delivered():
         got = twelvelabs.admin("GET", "/webhook/deliveries").json()["deliveries"]
-        return [d for d in got if d["task_id"] == v.tl_task_id and d["status"] is not None]
+        mine = {d["task_id"]: d for d in got if d["status"] is not None}
+        return mine if {v.tl_task_id, b.tl_task_id} <= set(mine) else None
 
-    mine = wait_for(delivered, timeout=10, what="webhook delivery")  # the response may still be on its way
-    assert mine[0]["status"] == 200
-    # the webhook (not a poll) finished it, right after Twelve Labs did
-    assert json.loads(mine[0]["response"])["status"] == "ready", mine[0]
-    tl_ready = _dt.datetime.fromtimestamp(task_state(twelvelabs, v.tl_task_id)["updated_at"], _dt.UTC)
-    assert (v.updated_at - tl_ready).total_seconds() < 5.0  # generous: CI machines are busy; see bench/ for figures
+    mine = wait_for(delivered, timeout=10, what="webhook deliveries")  # the responses may still be on their way
+    # the webhook (not a poll) finished both, right after Twelve Labs did
+    assert mine[v.tl_task_id]["status"] == 200 and json.loads(mine[v.tl_task_id]["response"])["status"] == "ready"
+    assert mine[b.tl_task_id]["type"] == "index.task.failed"
+    assert json.loads(mine[b.tl_task_id]["response"])["status"] == "failed"
+    # (how soon after Twelve Labs: bench/index_videos.py measures it; here the instance may be cold)
+
+
+def test_task_endpoints_validate_and_resume(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+    def task(path, payload, retry=0):
+        return requests.post(f"{fns.private}{path}", json=payload, timeout=30,
+                             headers={"X-CloudTasks-TaskRetryCount": str(retry), "X-CloudTasks-TaskName": "t-x"})
+
+    bad = task("/tasks/follow", {"video_id": "v", "task_id": "t", "hop": "soon", "started": 1})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_task"
+    assert task("/tasks/submit", {"run": 1}).status_code == 400
+    assert task("/tasks/submit", {"video_id": "nope", "run": 1}).json() == {"skipped": "video deleted"}
+    twelvelabs.admin("PUT", "/config", json={"index_seconds": 30})
+    vid = new_video(clip_bytes)
+    index(fns, demo_token, ids=[vid])
+    v = wait_status(vid, ("validating", "pending", "queued", "indexing"))
+    # a duplicate submit finds the run already submitted; a Cloud Tasks retry of it makes sure a follow exists
+    assert task("/tasks/submit", {"video_id": vid, "run": 1}).json() == {"skipped": "stale run"}
+    assert task("/tasks/submit", {"video_id": vid, "run": 1}, retry=1).json() == {"resumed": v.tl_task_id}
+    # a follow for another task of this video (e.g. from before a re-index) stops without calling Twelve Labs
+    before = tl_calls(twelvelabs).get("GET /tasks/<task_id>", 0)
+    stale = task("/tasks/follow", {"video_id": vid, "task_id": "old-task", "hop": 3, "started": time.time()})
+    assert stale.json() == {"stopped": "not following this task"}
+    assert tl_calls(twelvelabs).get("GET /tasks/<task_id>", 0) == before
 
 
 def test_webhook_signature_cases(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mam.settings import Settings
+from mam import b2
 from mam.uploads import config, status
 from mam.videos import UPLOADED, Video
 
@@ -57,10 +58,10 @@ def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
     assert "uploads/a/thumbnail.jpg" in url and "X-Amz-Signature" in url
     assert out["videos"]["b"]["thumbnail_url"] is None
     assert out["videos"]["a"]["updated_at"] == T0.isoformat()
-    assert status.thumbnail_url(SETTINGS, "uploads/a/thumbnail.jpg") == url  # cached: same URL
-    status.thumbnail_url(SETTINGS, "uploads/a/thumbnail.jpg", now=10**10)
+    assert b2.browser_url(SETTINGS, "uploads/a/thumbnail.jpg") == url  # cached: same URL
+    b2.browser_url(SETTINGS, "uploads/a/thumbnail.jpg", now=10**10)
     # Re-signed once the window has passed (same second -> same signature, so look at the cache entry).
-    assert status._url_cache["uploads/a/thumbnail.jpg"][1] == 10**10 + 1800
+    assert b2._url_cache["uploads/a/thumbnail.jpg"][1] == 10**10 + 1800
 
 
 def test_check_policy_schedule_and_payload_round_trip():

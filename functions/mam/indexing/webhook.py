@@ -13,7 +13,7 @@ from typing import Any
 import flask
 
 from mam import log, store
-from mam.http import ApiError
+from mam.http import ApiError, raw_body
 from mam.indexing import states, worker
 from mam.settings import Settings
 
@@ -32,11 +32,7 @@ def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
     if not settings.twelvelabs_webhook_secret:
         raise ApiError(404, "webhooks_not_configured", "Twelve Labs webhooks are not configured here")
-    if (request.content_length or 0) > MAX_BODY:
-        raise ApiError(413, "body_too_large", f"webhook body is larger than {MAX_BODY} bytes")
-    body = request.get_data(cache=True)
-    if len(body) > MAX_BODY:
-        raise ApiError(413, "body_too_large", f"webhook body is larger than {MAX_BODY} bytes")
+    body = raw_body(request, MAX_BODY, "webhook body")
     try:
         tl.verify_webhook(settings.twelvelabs_webhook_secret, request.headers.get("TL-Signature"), body)
     except tl.WebhookSignatureError as exc:

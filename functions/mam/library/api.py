@@ -11,7 +11,7 @@ import flask
 
 from mam import log
 from mam.auth import require_reader, require_user
-from mam.http import ApiError, id_list, json_body
+from mam.http import ApiError, id_list, json_body, raw_body
 from mam.library import listing
 from mam.settings import Settings
 
@@ -98,11 +98,7 @@ def b2_events(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
     if not settings.b2_event_signing_secret:
         raise ApiError(404, "events_not_configured", "B2 event notifications are not configured here")
-    if (request.content_length or 0) > MAX_EVENT_BODY:
-        raise ApiError(413, "body_too_large", f"notification body is larger than {MAX_EVENT_BODY} bytes")
-    body = request.get_data(cache=True)
-    if len(body) > MAX_EVENT_BODY:
-        raise ApiError(413, "body_too_large", f"notification body is larger than {MAX_EVENT_BODY} bytes")
+    body = raw_body(request, MAX_EVENT_BODY, "notification body")
     try:
         signature.verify(settings.b2_event_signing_secret, request.headers.get(signature.HEADER), body)
     except signature.SignatureError as exc:

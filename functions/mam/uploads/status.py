@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
 from mam import b2, store
@@ -15,36 +13,6 @@ from mam.uploads.coalesce import BatchReader
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
 FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
-_URL_CACHE_SIZE = 4096
-_url_lock = threading.Lock()
-_url_cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
-
-
-def _url_window(settings: Settings) -> int:
-    """Presigned URLs are reused for half their lifetime, so a cached answer never hands out a dead link."""
-    return max(60, min(settings.presign_ttl_seconds, 604800) // 2)
-
-
-def thumbnail_url(settings: Settings, key: str | None, now: float | None = None) -> str | None:
-    """Playback URL of a thumbnail, cached per key (signing 20 URLs per poll would dominate the route's cost)."""
-    if not key:
-        return None
-    if settings.b2_public_base_url:
-        return b2.playback_url(settings, key)
-    now = time.time() if now is None else now
-    with _url_lock:
-        hit = _url_cache.get(key)
-        if hit and hit[1] > now:
-            _url_cache.move_to_end(key)
-            return hit[0]
-    url = b2.presigned_get(settings, key)
-    with _url_lock:
-        _url_cache[key] = (url, now + _url_window(settings))
-        while len(_url_cache) > _URL_CACHE_SIZE:
-            _url_cache.popitem(last=False)
-    return url
-
-
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
     """The status fields of many videos in ONE BatchGetDocuments (field mask); unknown ids are absent."""
     if not ids:
@@ -75,7 +43,7 @@ def entry(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return {
         "status": row.get("status"),
         "status_reason": row.get("status_reason"),
-        "thumbnail_url": thumbnail_url(settings, row.get("b2_thumbnail")),
+        "thumbnail_url": b2.browser_url(settings, row.get("b2_thumbnail")),
         "updated_at": _stamp(row) or None,
     }
 
@@ -88,7 +56,7 @@ def etag(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings, no
     """
     now = time.time() if now is None else now
     h = hashlib.sha256()
-    h.update(str(int(now // _url_window(settings))).encode())
+    h.update(str(int(now // b2.url_window(settings))).encode())
     for vid in ids:
         row = rows.get(vid)
         if row is None:
