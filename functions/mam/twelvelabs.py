@@ -327,13 +327,13 @@ class TwelveLabsClient:
             v = self._call(self._client().indexes.videos.retrieve, self.ensure_index(), video_id)
         except NotFound:
             return None
-        sm = v.system_metadata
-        hls = getattr(v, "hls", None)
-        return IndexVideo(id=v.id or video_id, duration=_num(sm, "duration"), filename=getattr(sm, "filename", None),
-                          width=_int(sm, "width"), height=_int(sm, "height"), size=_int(sm, "size"),
-                          user_metadata=dict(v.user_metadata or {}),
-                          thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()),
-                          hls_url=getattr(hls, "video_url", None))
+        return _index_video(v, video_id)
+
+    def list_videos(self, page: int = 1, page_limit: int = 50) -> list[IndexVideo]:
+        """One page of the index's videos, newest first ([] past the last page; no SDK auto-paging)."""
+        pager = self._call(self._client().indexes.videos.list, self.ensure_index(), page=page,
+                           page_limit=max(1, min(int(page_limit), 50)))
+        return [_index_video(v) for v in pager.items or []]
 
     def delete_video(self, video_id: str) -> bool:
         """Remove a video from the index; False when it was already gone (deleting is idempotent)."""
@@ -352,6 +352,16 @@ def _num(obj: Any, name: str) -> float | None:
 def _int(obj: Any, name: str) -> int | None:
     v = _num(obj, name)
     return int(v) if v is not None else None
+
+
+def _index_video(v: Any, video_id: str = "") -> IndexVideo:
+    sm = getattr(v, "system_metadata", None)
+    hls = getattr(v, "hls", None)
+    return IndexVideo(id=v.id or video_id, duration=_num(sm, "duration"), filename=getattr(sm, "filename", None),
+                      width=_int(sm, "width"), height=_int(sm, "height"), size=_int(sm, "size"),
+                      user_metadata=dict(getattr(v, "user_metadata", None) or {}),
+                      thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()),
+                      hls_url=getattr(hls, "video_url", None))
 
 
 def _task_info(t: Any) -> TaskInfo:

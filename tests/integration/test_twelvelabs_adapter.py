@@ -106,6 +106,9 @@ def test_video_lookup_delete_and_expired_token(client, indexed):
     fox = indexed["fox"].video_id
     found = client.get_video(fox)
     assert found and found.user_metadata == {"mam_id": "rec-fox"} and found.filename == "fox.mp4"
+    listed = {v.id: v.user_metadata.get("mam_id") for v in client.list_videos(page_limit=50)}
+    assert listed[fox] == "rec-fox" and listed[indexed["whale"].video_id] == "rec-whale"
+    assert client.list_videos(page=99) == []  # past the end: empty, not an error
     page = client.search("blue whale red fox", options=["visual"], page_limit=1)
     assert client.delete_video(fox) is True
     assert client.delete_video(fox) is False  # already gone is fine
