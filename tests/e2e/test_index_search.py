@@ -10,7 +10,14 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from e2e.helpers import Api, delete_prefix, index_seconds, put_file, record_page, status_history
+from e2e.helpers import (
+    Api,
+    delete_prefix,
+    index_seconds,
+    put_file,
+    record_page,
+    status_history,
+)
 from e2e.media import make_video, probe
 from e2e.pages import App, ResultPage, tid
 from localstack.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD

@@ -11,8 +11,16 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from e2e.helpers import (Api, delete_prefix, index_entry_exists, index_id, index_seconds, object_versions, put_file,
-                         wait_until)
+from e2e.helpers import (
+    Api,
+    delete_prefix,
+    index_entry_exists,
+    index_id,
+    index_seconds,
+    object_versions,
+    put_file,
+    wait_until,
+)
 from e2e.media import make_video
 from e2e.pages import App, confirm_dialog
 from localstack.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD
@@ -100,7 +108,7 @@ def _make_records(n: int, prefix: str) -> list[str]:
     from mam import store
     from mam.videos import UPLOADED, Video, new_video_id
 
-    base = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    base = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     ids = []
     for i in range(n):
         at = base + dt.timedelta(minutes=i)

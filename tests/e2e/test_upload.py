@@ -9,7 +9,15 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from e2e.helpers import Api, get_bytes, object_versions, record_page, seen_testids, status_history, text_history
+from e2e.helpers import (
+    Api,
+    get_bytes,
+    object_versions,
+    record_page,
+    seen_testids,
+    status_history,
+    text_history,
+)
 from e2e.media import make_video, probe
 from e2e.pages import App, tid
 from localstack.stack import DEMO_EMAIL, DEMO_PASSWORD

@@ -22,7 +22,7 @@ TASK_EVENTS = ("index.task.ready", "index.task.failed")
 
 
 def find_by_task(task_id: str):
-    """The video following Twelve Labs task `task_id`, or None."""
+    """The video following Twelve Labs task `task_id` (one equality query), or None."""
     return store.find_video("tl_task_id", task_id)
 
 
