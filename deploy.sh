@@ -104,6 +104,9 @@ done
 say "Firestore"
 ensure "$G firestore databases describe --database='(default)'" -- $G firestore databases create --location="$REGION" --type=firestore-native
 
+# Poll-claim records of the indexing chain expire by themselves (Firestore TTL on expire_at).
+run $G firestore fields ttls update expire_at --collection-group=index_hops --enable-ttl
+
 say "Cloud Tasks queues"
 for line in "${MANIFEST[@]}"; do
   set -- $line; [ "$1" = queue ] || continue

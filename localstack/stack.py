@@ -148,7 +148,7 @@ class Stack:
             if (ROOT / "localstack" / name / "__main__.py").exists():
                 out.append(Service(name, self.port(name),
                                    [PY, "-m", f"localstack.{name}", "--port", str(self.port(name))],
-                                   ready_url=f"{self.url(name)}/_health" if name != "twelvelabs" else None))
+                                   ready_url=f"{self.url(name)}/_health"))
         return out
 
     def functions(self) -> list[Service]:

@@ -236,24 +236,16 @@ def _sweep_index(settings: Settings, deadline: float) -> int:
 
 
 def index_entries(settings: Settings, deadline: float, page_limit: int = 50) -> list[tuple[str, str | None]]:
-    """(Twelve Labs video id, our mam_id) of every entry in the index, page by page.
-
-    The Twelve Labs adapter (mam.twelvelabs, owned by the indexing work) has no listing of index videos, so this
-    one call goes through its SDK handle and error mapping; move it into the adapter when it grows one.
-    """
+    """(Twelve Labs video id, our mam_id) of every entry in the index, page by page until `deadline`."""
     from mam import twelvelabs as tl
 
     client = tl.client_for(settings)
-    index_id = client.ensure_index()
-    sdk = client._client()  # private handle of the adapter: see the docstring
     out: list[tuple[str, str | None]] = []
     page = 1
     while time.monotonic() < deadline:
-        pager = client._call(sdk.indexes.videos.list, index_id, page=page, page_limit=page_limit)
-        items = list(pager.items or [])
+        items = client.list_videos(page=page, page_limit=page_limit)
         for v in items:
-            meta = dict(getattr(v, "user_metadata", None) or {})
-            mam_id = meta.get("mam_id")
+            mam_id = v.user_metadata.get("mam_id")
             out.append((v.id, str(mam_id) if mam_id else None))
         if len(items) < page_limit:
             break
