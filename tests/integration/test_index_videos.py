@@ -238,7 +238,7 @@ def test_duplicate_follow_tasks_poll_once_per_hop(fns, twelvelabs, demo_token, c
         worker.enqueue_follow(vid, v.tl_task_id, 0, time.time(), delay=0)
     worker.enqueue_follow(vid, v.tl_task_id, 1, time.time(), delay=0)
     done = wait_status(vid, ("ready", "failed"), timeout=40)
-    assert done.status == "ready"
+    assert done.status == "ready", done.status_reason
     time.sleep(2)  # any surviving duplicate chain would poll again now
     hops = [d.id for d in store.client().collection(worker.HOPS).stream() if d.id.startswith(f"{vid}.{v.tl_task_id}.")]
     polls = tl_calls(twelvelabs).get("GET /tasks/<task_id>", 0) - before
