@@ -223,9 +223,13 @@ def test_index_all_thousand_videos_answers_within_two_seconds(fns, demo_token, c
 
 
 # ---- follow tasks --------------------------------------------------------------------------------------------
-def test_duplicate_follow_tasks_poll_once_per_hop(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+def test_duplicate_follow_tasks_poll_once_per_hop(fns, twelvelabs, demo_token, clip_bytes, clean_firestore,
+                                                  monkeypatch):
     from mam import store
     from mam.indexing import worker
+
+    # The copies enqueued from this process must reach this module's index_tasks, not the stack's.
+    monkeypatch.setenv("FUNCTION_URL_INDEX_TASKS", fns.private)
 
     twelvelabs.admin("PUT", "/config", json={"index_seconds": 9})  # ready between the 2nd and 3rd poll
     vid = new_video(clip_bytes)
