@@ -71,7 +71,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("ICONIK_APP_ID", "iconik"),
     Spec("BZ_SHARED_SECRET", "iconik", secret=True),
     Spec("FORMAT_NAMES", "iconik", "ORIGINAL,PPRO_PROXY", "list"),
-    Spec("ICONIK_RATE_LIMIT", "iconik", "40", "int"),
+    Spec("ICONIK_RATE_LIMIT", "iconik", "45", "int"),
 )
 
 GROUPS = frozenset(s.group for s in SPECS)
@@ -120,7 +120,7 @@ class Settings:
     iconik_app_id: str = ""
     bz_shared_secret: str = ""
     format_names: tuple[str, ...] = ("ORIGINAL", "PPRO_PROXY")
-    iconik_rate_limit: int = 40
+    iconik_rate_limit: int = 45
 
     def __repr__(self) -> str:  # never print secrets, e.g. in a traceback or a debugger
         shown = {f.name: ("[set]" if _is_secret_field(f.name) and getattr(self, f.name) else getattr(self, f.name))

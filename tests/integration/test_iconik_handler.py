@@ -249,3 +249,33 @@ def test_fire_script_seeds_fires_like_iconik_and_watches_the_run(ik):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "handler answered 200 'OK'" in result.stdout and '"status": "succeeded"' in result.stdout
     assert "Removed the LucidLink copies of 12 of 12 assets" in result.stdout
+
+
+def test_stored_actions_fired_through_iconiks_callback_reach_the_handler(ik):
+    """The operator's script creates the six actions for our endpoint; iconik's callback fires one at the handler."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from mam.iconik import actions
+    from mam.iconik.client import IconikClient
+
+    client = IconikClient(ik.iconik_url, "local-iconik-app", "operator-token")
+    made = actions.sync_actions(client, ik.handler.url, ik.b2, ik.ll, "ORIGINAL", secret=SECRET,
+                                app_id="local-iconik-app")
+    assert [c.what for c in made] == ["created"] * 6
+    remove_bulk = next(a for a in client.list_actions() if a["context"] == "BULK" and "/remove?" in a["url"])
+    s = seeded(ik, {"assets": 2, "file_size": 500})
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "fire_custom_action.py"), "remove",
+                             "--action-id", remove_bulk["id"], "--asset", s["asset_ids"][0], "--asset",
+                             s["asset_ids"][1], "--watch", "--timeout", "60", "--handler", ik.handler.url,
+                             "--iconik", ik.iconik_url], cwd=ROOT, env=dict(os.environ), capture_output=True,
+                            text=True, timeout=90, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # formats=ORIGINAL on the action: only the ORIGINAL leaves LucidLink, the proxy stays
+    for aid in s["asset_ids"]:
+        assert [p.suffix for p in ik.ll_files(aid)] == [".mp4"]
+        assert list(ik.b2_objects(aid).values()) == [500]
+    act = next(a for a in client.list_actions() if a["id"] == remove_bulk["id"])
+    assert act["status"] == "HEALTHY"

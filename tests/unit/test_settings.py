@@ -33,7 +33,7 @@ def test_defaults_types_and_lists():
                                                  "FORMAT_NAMES": " ORIGINAL , PPRO_PROXY,", "ICONIK_URL": "https://i.example/"})
     assert s.frontend_origin == ("https://a.example", "https://b.example")
     assert s.format_names == ("ORIGINAL", "PPRO_PROXY")
-    assert s.iconik_url == "https://i.example" and s.iconik_rate_limit == 40 and s.public_read is True
+    assert s.iconik_url == "https://i.example" and s.iconik_rate_limit == 45 and s.public_read is True
 
 
 def test_secret_from_secret_manager_reference_and_repr_hides_it():

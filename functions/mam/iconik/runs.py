@@ -154,7 +154,7 @@ class AssetIndex:
         self.dirty: set[int] = set()
 
     @classmethod
-    def load(cls, run_id: str) -> "AssetIndex":
+    def load(cls, run_id: str) -> AssetIndex:
         return cls(run_id, load_chunks(run_id))
 
     def add(self, asset_ids: Iterable[str]) -> int:
