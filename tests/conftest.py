@@ -1,7 +1,7 @@
 """Test fixtures: the local stack's emulators (and, on demand, stand-ins and functions) as real processes.
 
 Ports are the manifest's plus an offset (MAM_TEST_PORT_OFFSET, default 1000), so tests never collide with a
-developer's running stack. Services already answering on those ports are reused, which makes re-runs fast.
+developer's running stack. Emulators already answering on those ports are reused, which makes re-runs fast.
 """
 from __future__ import annotations
 
@@ -31,11 +31,16 @@ class Processes:
         self.stack = stack
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, service: Service, extra_env: dict[str, str] | None = None) -> Service:
+    def start(self, service: Service, extra_env: dict[str, str] | None = None, reuse: bool = False) -> Service:
+        """Start `service` once per session. Only emulators (`reuse`) may be taken over from an earlier run:
+        a stand-in or function left running could be stale code, so a busy port is an error for those."""
         if service.name in self.procs and self.procs[service.name].poll() is None:
             return service
-        if is_ready(service):  # already running (an earlier run left it, or a shared stack)
-            return service
+        if is_ready(service):
+            if reuse:
+                return service
+            raise RuntimeError(f"port {service.port} for {service.name} is already in use (a stack left running?); "
+                               f"stop it, or set MAM_TEST_PORT_OFFSET to another value")
         LOGS.mkdir(parents=True, exist_ok=True)
         log = open(LOGS / f"{service.name}.log", "ab")
         env = {**os.environ, **self.stack.env(), **service.env, **(extra_env or {})}
@@ -99,14 +104,14 @@ def _by_name(services: list[Service], name: str) -> Service:
 @pytest.fixture(scope="session")
 def firestore(stack: Stack, processes: Processes, stack_env) -> str:
     """The Firestore emulator; returns host:port."""
-    processes.start(_by_name(stack.emulators(), "firestore"))
+    processes.start(_by_name(stack.emulators(), "firestore"), reuse=True)
     return stack_env["FIRESTORE_EMULATOR_HOST"]
 
 
 @pytest.fixture(scope="session")
 def s3(stack: Stack, processes: Processes, stack_env) -> str:
     """The S3 server holding the bucket (with CORS); returns its endpoint URL."""
-    processes.start(_by_name(stack.emulators(), "s3"))
+    processes.start(_by_name(stack.emulators(), "s3"), reuse=True)
     from localstack.bootstrap import ensure_bucket
 
     ensure_bucket(stack)
@@ -116,7 +121,7 @@ def s3(stack: Stack, processes: Processes, stack_env) -> str:
 @pytest.fixture(scope="session")
 def cloud_tasks(stack: Stack, processes: Processes, stack_env) -> str:
     """The Cloud Tasks emulator with the manifest's queues; returns host:port."""
-    processes.start(_by_name(stack.emulators(), "tasks"))
+    processes.start(_by_name(stack.emulators(), "tasks"), reuse=True)
     from localstack.bootstrap import ensure_queues
 
     ensure_queues(stack)
@@ -126,7 +131,7 @@ def cloud_tasks(stack: Stack, processes: Processes, stack_env) -> str:
 @pytest.fixture(scope="session")
 def auth_emulator(stack: Stack, processes: Processes, stack_env) -> str:
     """The Firebase Auth emulator with the demo user; returns its base URL."""
-    processes.start(_by_name(stack.emulators(), "auth"))
+    processes.start(_by_name(stack.emulators(), "auth"), reuse=True)
     from localstack.bootstrap import ensure_user
 
     ensure_user(stack)
