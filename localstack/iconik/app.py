@@ -179,7 +179,7 @@ def create_app(config: dict[str, Any] | StandinConfig | None = None) -> Flask:
         st.stats.begin()
         if st.knobs.latency_ms:
             time.sleep(st.knobs.latency_ms / 1000)
-        rule = st.faults.pick(request.method, request.path)
+        rule = st.faults.pick(request.method, request.path, request.headers.get("Auth-Token", ""))
         if rule is not None:
             with st.stats.lock:
                 st.stats.injected += 1

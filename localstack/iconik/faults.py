@@ -39,7 +39,8 @@ class FaultRule:
     count: how many matching requests to hit (None = every one); skip: let this many pass first;
     path: regex searched in the path; method: only this method; retry_after: seconds for a Retry-After header
     (None = no header); body: "json" (iconik error body), "html" (a proxy's error page) or "empty";
-    delay: seconds to hang before answering (a slow iconik / timeout).
+    delay: seconds to hang before answering (a slow iconik / timeout); token: only requests carrying this
+    Auth-Token (so traffic of other runs still in flight neither trips nor uses up the rule).
     """
 
     status: int
@@ -50,12 +51,13 @@ class FaultRule:
     retry_after: float | None = None
     body: str = "json"
     delay: float = 0.0
+    token: str | None = None
     hits: int = 0
     _rx: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> FaultRule:
-        allowed = {"status", "count", "skip", "path", "method", "retry_after", "body", "delay"}
+        allowed = {"status", "count", "skip", "path", "method", "retry_after", "body", "delay", "token"}
         unknown = set(raw) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -70,10 +72,12 @@ class FaultRule:
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "count": self.count, "skip": self.skip, "path": self.path,
                 "method": self.method, "retry_after": self.retry_after, "body": self.body, "delay": self.delay,
-                "hits": self.hits}
+                "token": "set" if self.token else None, "hits": self.hits}
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, token: str = "") -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.token is not None and self.token != token:
             return False
         return not self._rx or bool(self._rx.search(path))
 
@@ -96,10 +100,10 @@ class Faults:
         with self.lock:
             self.rules.append(parsed)
 
-    def pick(self, method: str, path: str) -> FaultRule | None:
+    def pick(self, method: str, path: str, token: str = "") -> FaultRule | None:
         with self.lock:
             for rule in self.rules:
-                if not rule.matches(method, path):
+                if not rule.matches(method, path, token):
                     continue
                 seen = self.seen.get(id(rule), 0)
                 self.seen[id(rule)] = seen + 1

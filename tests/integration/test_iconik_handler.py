@@ -8,24 +8,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from localstack.iconik.testing import FAST, SECRET, serve_iconik_functions
+from localstack.iconik.testing import SECRET
 
 pytestmark = pytest.mark.timeout(120)
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture(scope="module")
-def iconik(firestore, cloud_tasks, s3, start_standin, stack_env):
-    with serve_iconik_functions(start_standin("iconik"), s3) as stack:
-        yield stack
-
-
-@pytest.fixture
-def ik(iconik, clean_firestore, monkeypatch):
-    iconik.admin.reset(wipe_storage=True)
-    for k, v in FAST.items():
-        monkeypatch.setenv(k, v)
-    return iconik
 
 
 def payload(ik, **over):
