@@ -357,6 +357,17 @@ def test_injected_429_with_and_without_retry_after_then_5xx(env):
     assert stats["total"] == 4 and stats["injected"] == 3 and stats["status_429"] == 2
 
 
+def test_a_fault_scoped_to_a_token_leaves_other_callers_alone(env):
+    admin = env["admin"]
+    other = admin.token(APP_ID)
+    rules = admin.fault(status=503, count=1, token=other)
+    assert rules[0]["token"] == "set"  # the token itself is never echoed
+    sid = env["info"]["ll_storage_id"]
+    assert get(env, f"/files/v1/storages/{sid}/").status_code == 200  # another token: neither hit nor used up
+    assert get(env, f"/files/v1/storages/{sid}/", headers={"App-ID": APP_ID, "Auth-Token": other}).status_code == 503
+    assert admin.stats()["injected"] == 1
+
+
 def test_rate_limit_answers_429_beyond_the_rate_with_retry_after(env):
     env["admin"].config(rate_limit=5, rate_burst=5)
     statuses = [get(env, "/settings/v1/system/current/") for _ in range(12)]

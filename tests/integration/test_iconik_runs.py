@@ -160,8 +160,9 @@ def test_a_step_failing_after_the_verdicts_resumes_without_deleting_twice(ik, mo
     monkeypatch.setenv("ICONIK_HTTP_ATTEMPTS", "1")  # each failed purge fails the whole step
     s = ik.admin.seed({"assets": 5, "file_size": 200})
     # Every purge fails for a while: the process step ends abnormally after storing verdicts and deleting.
-    ik.admin.fault(status=503, count=12, path="/purge/$", method="DELETE")
-    run = ik.wait_run(post_action(ik, "remove", body_for(ik, assets=s["asset_ids"])))
+    token = ik.admin.token("local-iconik-app")
+    ik.admin.fault(status=503, count=12, path="/purge/$", method="DELETE", token=token)
+    run = ik.wait_run(post_action(ik, "remove", body_for(ik, assets=s["asset_ids"], token=token)))
     assert run["status"] == "succeeded", run
     assert run["steps"] > 5
     assert len(deletes(ik)) == 10 and set(deletes(ik).values()) == {1}  # never a second DELETE
@@ -189,8 +190,10 @@ def test_a_crashed_invocation_holding_the_lease_is_taken_over_after_it_expires(i
 def test_429_storm_is_ridden_out(ik):
     s = ik.admin.seed({"collections": [{"assets": 6}], "file_size": 100})
     ik.admin.config(rate_limit=40, rate_burst=4)  # we allow ourselves 500/s here, so iconik's limit bites
-    ik.admin.fault(status=429, count=10, path="/files/v1/assets/", method="GET")  # a burst without Retry-After
-    run = ik.wait_run(post_action(ik, "remove", body_for(ik, collections=[s["collections"][0]["id"]])), timeout=90)
+    token = ik.admin.token("local-iconik-app")
+    ik.admin.fault(status=429, count=10, path="/files/v1/assets/", method="GET", token=token)  # no Retry-After
+    run = ik.wait_run(post_action(ik, "remove", body_for(ik, collections=[s["collections"][0]["id"]], token=token)),
+                      timeout=90)
     assert run["status"] == "succeeded", run["message"]
     stats = ik.admin.stats()
     assert stats["status_429"] >= 12 and stats["rate_limited"] > 0
