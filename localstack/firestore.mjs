@@ -3,10 +3,42 @@
 // Usage: node localstack/firestore.mjs <port>
 import http from "node:http";
 import { FirestoreServer } from "@firestore-emulator/server";
+import { BatchGetDocumentsResponse } from "@firestore-emulator/proto/dist/google/firestore/v1/firestore.js";
 
 const port = Number(process.argv[2] || 8810);
 const server = new FirestoreServer();
+maskBatchGet(server);
 await server.start(port);
+
+// Firestore answers BatchGetDocuments with only the fields of the request's mask; the package returns every field
+// (and converts each one twice). The status poll of every library page asks for five fields of many documents, so
+// this handler honours the mask, as Firestore does, and builds only the fields it sends.
+function maskBatchGet(emulator) {
+  const handler = emulator.server.handlers.get("/google.firestore.v1.Firestore/BatchGetDocuments");
+  const original = handler.func;
+  const stamp = (date) => ({ seconds: Math.floor(date.getTime() / 1000), nanos: date.getMilliseconds() * 1e6 });
+  handler.func = (call) => {
+    const req = call.request;
+    if (!req.has_mask || req.has_new_transaction || req.has_transaction || req.has_read_time) return original(call);
+    const wanted = new Set(req.mask.field_paths.map((p) => p.split(".")[0]));
+    const readTime = stamp(new Date());
+    for (const path of req.documents) {
+      const doc = emulator.state.getDocument(path);
+      const found = doc.metadata.hasExist
+        ? {
+            name: path,
+            create_time: stamp(doc.metadata.createdAt),
+            update_time: stamp(doc.metadata.updatedAt),
+            fields: Object.fromEntries(
+              Object.entries(doc.fields).filter(([k]) => wanted.has(k)).map(([k, f]) => [k, f.toV1ValueObject()]),
+            ),
+          }
+        : undefined;
+      call.write(BatchGetDocumentsResponse.fromObject({ found, missing: found ? undefined : path, read_time: readTime }));
+    }
+    call.end();
+  };
+}
 
 http
   .createServer((req, res) => {

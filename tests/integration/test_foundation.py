@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +47,45 @@ def test_transactional_update_and_batched_read(firestore, clean_firestore):
     assert set(got) == set(ids) and got[ids[0]].status == FAILED
     found = store.find_video("title", ids[2])
     assert found is not None and found.id == ids[2] and store.find_video("title", "nothing") is None
+
+
+def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_firestore):
+    from google.cloud import firestore as fs
+
+    from mam import store
+
+    fields = ("s", "n", "f", "b", "none", "t", "m", "a", "absent")
+    docs = {"v1": {"s": "ready", "n": 7, "f": 1.5, "b": True, "none": None, "t": fs.SERVER_TIMESTAMP,
+                   "m": {"k": [1, "x"]}, "a": ["p", 2], "other": "not asked"},
+            "v2": {"s": "", "n": 0}}
+    db = store.client()
+    for doc_id, data in docs.items():
+        db.collection("lean").document(doc_id).set(data)
+    got = store.read_fields("lean", ["v1", "v2", "missing", "v1"], fields)
+    assert set(got) == {"v1", "v2"}
+    for doc_id in docs:
+        want = db.collection("lean").document(doc_id).get().to_dict()
+        assert got[doc_id] == {k: want[k] for k in fields if k in want}
+    assert type(got["v1"]["t"]) is type(db.collection("lean").document("v1").get().to_dict()["t"])
+    assert store.read_fields("lean", [], fields) == {}
+
+
+def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch):
+    from google.api_core import exceptions
+
+    from mam import store
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{dead}")
+    store.reset_client()
+    try:
+        with pytest.raises(exceptions.GoogleAPICallError):
+            store.read_fields("videos", ["a"], ("status",), timeout=2)
+    finally:
+        monkeypatch.undo()
+        store.reset_client()
 
 
 def _serve(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen:

@@ -13,13 +13,11 @@ from mam.uploads.coalesce import BatchReader
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
 FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
+
+
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
     """The status fields of many videos in ONE BatchGetDocuments (field mask); unknown ids are absent."""
-    if not ids:
-        return {}
-    db = store.client()
-    refs = [db.collection(store.VIDEOS).document(i) for i in ids]
-    return {s.id: s.to_dict() or {} for s in db.get_all(refs, field_paths=list(FIELDS)) if s.exists}
+    return store.read_fields(store.VIDEOS, ids, FIELDS)
 
 
 _reader = BatchReader(read_uncoalesced)
