@@ -149,7 +149,7 @@ class _FieldReader:
         else:
             from google.cloud.firestore_v1.services.firestore.transports.grpc import FirestoreGrpcTransport
 
-            channel = FirestoreGrpcTransport.create_channel(options=options)  # application default credentials
+            channel = FirestoreGrpcTransport.create_channel("firestore.googleapis.com:443", options=options)  # ADC
             auth = []
         self.channel = channel  # held: a grpc.Channel closes itself when garbage-collected
         self.request_type = fs_types.BatchGetDocumentsRequest.pb()
