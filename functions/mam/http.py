@@ -97,6 +97,16 @@ class _Route:
     handler: Handler
 
 
+def backend_unavailable(exc: BaseException) -> bool:
+    """True for a Google API outage (unreachable, timed out, overloaded): worth a 503 and a retry, not a 500."""
+    if not type(exc).__module__.startswith("google.api_core"):
+        return False  # cheap check first: google.api_core is only imported by functions that use it
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.TooManyRequests,
+                            gexc.RetryError, gexc.InternalServerError))
+
+
 class Router:
     """Dispatch a functions-framework request by method and path, with CORS and uniform errors.
 
@@ -160,7 +170,12 @@ class Router:
             result = handler(request, **params)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.headers)
-        except Exception as exc:  # the caller gets a clean 500; the stack goes to the log only
+        except Exception as exc:  # the caller gets a clean 503 or 500; the stack goes to the log only
+            if backend_unavailable(exc):
+                log.warning("backing service unavailable", function=self.name, path=request.path,
+                            error=type(exc).__name__, detail=str(exc)[:300])
+                return error_response(503, "unavailable", "a backing service did not answer; please try again",
+                                      {"Retry-After": "5"})
             log.error("unhandled error", function=self.name, path=request.path, error=type(exc).__name__,
                       detail=str(exc)[:500], stack=traceback.format_exc()[-4000:])
             return error_response(500, "internal", "internal error; it has been logged")

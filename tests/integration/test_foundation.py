@@ -74,6 +74,7 @@ def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch
     from google.api_core import exceptions
 
     from mam import store
+    from mam.http import backend_unavailable
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -81,8 +82,9 @@ def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{dead}")
     store.reset_client()
     try:
-        with pytest.raises(exceptions.GoogleAPICallError):
+        with pytest.raises(exceptions.GoogleAPICallError) as err:
             store.read_fields("videos", ["a"], ("status",), timeout=2)
+        assert backend_unavailable(err.value)  # so the route answers 503 + Retry-After, not 500
     finally:
         monkeypatch.undo()
         store.reset_client()

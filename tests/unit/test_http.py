@@ -27,6 +27,13 @@ def client():
     def boom(request):
         raise RuntimeError("secret internals")
 
+    @router.route("GET", "/outage/{kind}")
+    def outage(request, kind):
+        from google.api_core import exceptions as gexc
+
+        raise {"down": gexc.ServiceUnavailable, "slow": gexc.DeadlineExceeded, "denied": gexc.PermissionDenied}[kind](
+            "backend detail")
+
     app = flask.Flask("t")
     app.add_url_rule("/", "root", lambda: router(flask.request), methods=["GET", "POST", "PUT", "OPTIONS"])
     app.add_url_rule("/<path:p>", "any", lambda p: router(flask.request), methods=["GET", "POST", "PUT", "OPTIONS"])
@@ -50,6 +57,14 @@ def test_errors_are_json(client, capsys):
     assert r.status_code == 500 and "secret internals" not in r.get_data(as_text=True)
     err = capsys.readouterr().err
     assert json.loads(err.strip().splitlines()[-1])["severity"] == "ERROR"
+
+
+@pytest.mark.parametrize("kind,status", [("down", 503), ("slow", 503), ("denied", 500)])
+def test_a_backing_service_outage_is_a_503_to_retry_and_anything_else_a_500(client, kind, status):
+    r = client.get(f"/outage/{kind}")
+    assert r.status_code == status and "backend detail" not in r.get_data(as_text=True)
+    assert (r.headers.get("Retry-After") == "5") == (status == 503)
+    assert r.json["error"]["code"] == ("unavailable" if status == 503 else "internal")
 
 
 @pytest.mark.parametrize("body,code,status", [
