@@ -3,7 +3,8 @@
 Starts its own Firestore emulator, a counting gRPC proxy in front of it, and upload_status under
 functions-framework (the local stack's command line), seeds 20 videos, then drives both routes with the same
 keep-alive HTTP client and concurrency, alternating rounds so drift hits both alike. Prints requests/s of each
-route, their ratio (target >= 0.5), and the Firestore RPCs per status call (target: one BatchGetDocuments),
+route, their ratio (target >= 0.5), the CPU each request cost the function and the emulator (both share this
+machine's two cores with the load generator), and the Firestore RPCs per status call (target: one BatchGetDocuments),
 counted on the wire by the proxy (HTTP/2 HEADERS frames decoded with HPACK), not by trusting the code.
 
 Usage: .venv/bin/python bench/upload_status.py [--seconds 3] [--rounds 3] [--concurrency 8] [--videos 20]
@@ -167,8 +168,31 @@ def _post_status(url: str, body: bytes, headers: dict[str, str]) -> int:
         return 304
 
 
-def _measure(base: str, body: bytes, etag: str, args) -> dict[str, float]:
-    """req/s of /health, /status (200) and /status (304) on one instance, rounds interleaved."""
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = int(fields[11]) + int(fields[12])
+    family, grew = {pid}, True
+    while grew:
+        kids = {p for p, parent in parents.items() if parent in family} - family
+        family |= kids
+        grew = bool(kids)
+    return sum(ticks.get(p, 0) for p in family) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(base: str, body: bytes, etag: str, args, pids: dict[str, int]) -> dict[str, dict[str, float]]:
+    """req/s of /health, /status (200) and /status (304) on one instance, rounds interleaved; plus the CPU ms per
+    request spent by each process in `pids` (the function, the emulator) while that route was driven."""
     jh = {"Content-Type": "application/json"}
     routes = {
         "health": (base + "/health", "GET", None, {}, 200),
@@ -176,14 +200,19 @@ def _measure(base: str, body: bytes, etag: str, args) -> dict[str, float]:
         "status_304": (base + "/status", "POST", body, {**jh, "If-None-Match": etag}, 304),
     }
     totals = {name: [0, 0.0] for name in routes}
+    cpu = {name: dict.fromkeys(pids, 0.0) for name in routes}
     for r in routes.values():  # warm-up (imports, connections, presign cache)
         asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
     for _ in range(args.rounds):
         for name, r in routes.items():
+            before = {k: tree_cpu(p) for k, p in pids.items()}
             n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
+            for k, p in pids.items():
+                cpu[name][k] += tree_cpu(p) - before[k]
             totals[name][0] += n
             totals[name][1] += t
-    return {name: n / t for name, (n, t) in totals.items()}
+    return {name: {"rps": n / t, **{f"{k}_cpu_ms": 1000 * cpu[name][k] / max(n, 1) for k in pids}}
+            for name, (n, t) in totals.items()}
 
 
 def main() -> int:
@@ -205,25 +234,26 @@ def main() -> int:
                                       start_new_session=True))
         wait_ready(service, alive=lambda: procs[-1].poll() is None)
 
-    def instance(name: str, extra: dict[str, str]) -> str:
+    def instance(name: str, extra: dict[str, str]) -> tuple[str, int]:
         port = free_port()
         svc = dataclasses.replace(fn, name=name, port=port, ready_url=f"http://127.0.0.1:{port}/health",
                                   command=[*fn.command[:-1], str(port)])
         spawn(svc, {**env, **fn.env, "LOG_LEVEL": "WARNING", **extra})
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{port}", procs[-1].pid
 
     try:
         firestore = next(s for s in stack.emulators() if s.name == "firestore")
         env = {**os.environ, **stack.env()}
         spawn(firestore, env)
+        firestore_pid = procs[-1].pid
         proxy = GrpcCounter(firestore.port)
         fn = next(s for s in stack.functions() if s.name == "upload_status")
         # Instances of the same function (the local stack's command line): as shipped (coalesced reads), with
         # coalescing off (one read per call, always), and one behind the counting proxy for the RPC figures.
         # Throughput instances talk straight to the emulator so the Python proxy adds no latency.
-        shipped = instance("upload_status_shipped", {})
-        plain = instance("upload_status_uncoalesced", {"STATUS_COALESCE": "0"})
-        counted = instance("upload_status_counted", {"FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{proxy.port}"})
+        shipped, shipped_pid = instance("upload_status_shipped", {})
+        plain, plain_pid = instance("upload_status_uncoalesced", {"STATUS_COALESCE": "0"})
+        counted, _ = instance("upload_status_counted", {"FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{proxy.port}"})
 
         os.environ.update(stack.env())
         from mam import store
@@ -241,7 +271,9 @@ def main() -> int:
             etag = resp.headers["ETag"]
             assert len(json.loads(resp.read())["videos"]) == args.videos
 
-        rps = {"shipped": _measure(shipped, body, etag, args), "uncoalesced": _measure(plain, body, etag, args)}
+        figures = {"shipped": _measure(shipped, body, etag, args, {"function": shipped_pid, "emulator": firestore_pid}),
+                   "uncoalesced": _measure(plain, body, etag, args, {"function": plain_pid, "emulator": firestore_pid})}
+        rps = {mode: {route: f["rps"] for route, f in r.items()} for mode, r in figures.items()}
 
         calls = 50
         proxy.reset()
@@ -268,6 +300,8 @@ def main() -> int:
             "firestore_rpcs_per_status_call_sequential": per_call(sequential, calls),
             "firestore_rpcs_per_status_call_under_load": per_call(loaded, max(n_loaded, 1)),
             "firestore_rpcs_per_health_call": round(sum(health_rpcs.values()) / calls, 3),
+            **{f"{mode}_{route}_{k}": round(v, 3) for mode, r in figures.items() for route, f in r.items()
+               for k, v in f.items() if k.endswith("_cpu_ms")},
         }
         print(f"upload_status under functions-framework (gunicorn, THREADS={fn.env.get('THREADS')}), Firestore emulator, "
               f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.seconds:.0f}s per route")
@@ -275,6 +309,9 @@ def main() -> int:
             print(f"  [{mode}] GET /health {r['health']:7.1f} req/s | POST /status {r['status']:7.1f} req/s "
                   f"(ratio {r['status'] / r['health']:.3f}) | 304 {r['status_304']:7.1f} req/s "
                   f"(ratio {r['status_304'] / r['health']:.3f})")
+            f = figures[mode]
+            print("      CPU ms per request (function / emulator): " + " | ".join(
+                f"{route} {f[route]['function_cpu_ms']:.2f} / {f[route]['emulator_cpu_ms']:.2f}" for route in f))
         print(f"  Firestore RPCs per status call: sequential {result['firestore_rpcs_per_status_call_sequential']}, "
               f"under load (concurrency {args.concurrency}) {result['firestore_rpcs_per_status_call_under_load']}; "
               f"per health call {result['firestore_rpcs_per_health_call']}")
