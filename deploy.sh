@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
 
-DRY_RUN=0; ENV_FILE=.env.yaml; ONLY=""; SKIP_FRONTEND=0
+DRY_RUN=0; ENV_FILE=""; ONLY=""; SKIP_FRONTEND=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY_RUN=1 ;;
@@ -27,6 +27,14 @@ PY=${PYTHON:-}
 [ -n "$PY" ] || { [ -x .venv/bin/python ] && PY=.venv/bin/python || PY=python3; }
 
 die() { echo "deploy.sh: $*" >&2; exit 1; }
+if [ -z "$ENV_FILE" ]; then
+  ENV_FILE=.env.yaml
+  # A dry run on a fresh clone shows the plan with the template's example values rather than stopping.
+  if [ "$DRY_RUN" = 1 ] && [ ! -f "$ENV_FILE" ]; then
+    ENV_FILE=.env.yaml.template
+    echo "deploy.sh: no .env.yaml, so this dry run uses the example values of .env.yaml.template" >&2
+  fi
+fi
 [ -f "$ENV_FILE" ] || die "$ENV_FILE not found: copy .env.yaml.template to $ENV_FILE and fill it in"
 
 # Read one key of the env file (flat `KEY: "value"` YAML).

@@ -93,3 +93,15 @@ def test_missing_env_file_is_a_clear_error(fake_env):
     result = deploy(env, "--env-file", "/nonexistent/env.yaml")
     assert result.returncode == 1 and "copy .env.yaml.template" in result.stderr
     assert not log.exists()
+
+
+@pytest.mark.skipif((ROOT / ".env.yaml").exists(), reason="this checkout has a real .env.yaml")
+def test_dry_run_on_a_fresh_clone_shows_the_plan_with_the_templates_values(fake_env):
+    env, _, log = fake_env
+    result = deploy(env, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert ".env.yaml.template" in result.stderr
+    assert sum(" functions deploy " in l for l in result.stdout.splitlines()) == len(MANIFEST["functions"])
+    real = deploy(env)  # a real run never falls back to example values
+    assert real.returncode == 1 and "copy .env.yaml.template" in real.stderr
+    assert not log.exists()
