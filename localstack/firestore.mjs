@@ -10,9 +10,9 @@ const server = new FirestoreServer();
 maskBatchGet(server);
 await server.start(port);
 
-// Firestore answers BatchGetDocuments with only the fields of the request's mask; the package returns every field
-// (and converts each one twice). The status poll of every library page asks for five fields of many documents, so
-// this handler honours the mask, as Firestore does, and builds only the fields it sends.
+// Firestore answers BatchGetDocuments with only the fields of the request's mask; the package returns every field,
+// converting each one twice after four immer look-ups per document. The status poll of every library page asks
+// for five fields of many documents, so this handler honours the mask, as Firestore does, and builds only those.
 function maskBatchGet(emulator) {
   const handler = emulator.server.handlers.get("/google.firestore.v1.Firestore/BatchGetDocuments");
   const original = handler.func;
@@ -22,9 +22,13 @@ function maskBatchGet(emulator) {
     if (!req.has_mask || req.has_new_transaction || req.has_transaction || req.has_read_time) return original(call);
     const wanted = new Set(req.mask.field_paths.map((p) => p.split(".")[0]));
     const readTime = stamp(new Date());
+    const collections = new Map(); // each state lookup copies-on-write through immer: once per collection only
     for (const path of req.documents) {
-      const doc = emulator.state.getDocument(path);
-      const found = doc.metadata.hasExist
+      const cut = path.lastIndexOf("/");
+      const parent = path.slice(0, cut);
+      if (!collections.has(parent)) collections.set(parent, emulator.state.getCollection(parent));
+      const doc = collections.get(parent).documents[path.slice(cut + 1)];
+      const found = doc?.metadata.hasExist
         ? {
             name: path,
             create_time: stamp(doc.metadata.createdAt),
