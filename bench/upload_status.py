@@ -1,11 +1,12 @@
 """Benchmark: POST /status for 20 videos vs GET /health of the same upload_status function, same run.
 
-Starts its own Firestore emulator, a counting gRPC proxy in front of it, and upload_status under
+Starts its own Firestore emulator, a counting proxy in front of it, and upload_status under
 functions-framework (the local stack's command line), seeds 20 videos, then drives both routes with the same
 keep-alive HTTP client and concurrency, alternating rounds so drift hits both alike. Prints requests/s of each
 route, their ratio (target >= 0.5), the CPU each request cost the function and the emulator (both share this
 machine's two cores with the load generator), and the Firestore RPCs per status call (target: one BatchGetDocuments),
-counted on the wire by the proxy (HTTP/2 HEADERS frames decoded with HPACK), not by trusting the code.
+counted on the wire by the proxy (HTTP/1.1 request lines, or HTTP/2 HEADERS frames decoded with HPACK), not by
+trusting the code.
 
 Usage: .venv/bin/python bench/upload_status.py [--seconds 3] [--rounds 3] [--concurrency 8] [--videos 20]
 """
@@ -40,9 +41,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# ---- a TCP proxy that counts gRPC calls (HTTP/2 HEADERS on new client streams) by method -----------------------
-class GrpcCounter:
-    """Forwards bytes both ways; parses the client->server HTTP/2 frames to count calls per :path."""
+# ---- a TCP proxy that counts Firestore calls by method: gRPC (HTTP/2 HEADERS) and REST (HTTP/1.1 requests) ------
+class CallCounter:
+    """Forwards bytes both ways; parses the client->server bytes (HTTP/2 frames or HTTP/1.1 requests) to count
+    calls per path, whichever protocol a connection speaks (the emulator's port serves both, like Firestore)."""
 
     PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -76,14 +78,17 @@ class GrpcCounter:
         server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
         decoder = Decoder()
         buf = bytearray()
-        state = {"preface": False, "block": bytearray(), "stream": 0}
+        state = {"protocol": None, "block": bytearray(), "stream": 0}
 
         def parse() -> None:
-            if not state["preface"]:
-                if len(buf) < len(self.PREFACE):
+            if state["protocol"] is None:
+                if len(buf) < len(self.PREFACE) and self.PREFACE.startswith(bytes(buf)):
                     return
-                del buf[: len(self.PREFACE)]
-                state["preface"] = True
+                state["protocol"] = "h2" if buf.startswith(self.PREFACE) else "http/1.1"
+                if state["protocol"] == "h2":
+                    del buf[: len(self.PREFACE)]
+            if state["protocol"] == "http/1.1":
+                return parse_http1()
             while len(buf) >= 9:
                 length = int.from_bytes(buf[0:3], "big")
                 if len(buf) < 9 + length:
@@ -103,6 +108,17 @@ class GrpcCounter:
                     state["block"] += payload
                     if flags & 0x4:
                         self._count(decoder, bytes(state["block"]))
+
+        def parse_http1() -> None:  # keep-alive requests back to back, each with a Content-Length body
+            while (end := buf.find(b"\r\n\r\n")) >= 0:
+                head = bytes(buf[:end]).decode("latin1").split("\r\n")
+                lengths = [h.split(":", 1)[1] for h in head[1:] if h.lower().startswith("content-length:")]
+                size = int(lengths[0]) if lengths else 0
+                if len(buf) < end + 4 + size:
+                    return
+                del buf[: end + 4 + size]
+                with self._lock:
+                    self.calls[head[0].split(" ")[1]] += 1
 
         async def pump(reader, writer, inspect: bool) -> None:
             try:
@@ -246,7 +262,7 @@ def main() -> int:
         env = {**os.environ, **stack.env()}
         spawn(firestore, env)
         firestore_pid = procs[-1].pid
-        proxy = GrpcCounter(firestore.port)
+        proxy = CallCounter(firestore.port)
         fn = next(s for s in stack.functions() if s.name == "upload_status")
         # Instances of the same function (the local stack's command line): as shipped (coalesced reads), with
         # coalescing off (one read per call, always), and one behind the counting proxy for the RPC figures.

@@ -1,47 +1,144 @@
 // Local Firestore: the @firestore-emulator/server gRPC emulator (in memory), plus a tiny admin HTTP port
 // (gRPC port + 1) with POST /reset to empty it between test runs and GET /healthz.
+// Like Google's emulator, the one port speaks both gRPC and the REST API; of REST, only documents:batchGet (the
+// status poll's read) is served here, everything else answers a JSON 501 that says so.
 // Usage: node localstack/firestore.mjs <port>
 import http from "node:http";
+import net from "node:net";
+import { createRequire } from "node:module";
 import { FirestoreServer } from "@firestore-emulator/server";
 import { BatchGetDocumentsResponse } from "@firestore-emulator/proto/dist/google/firestore/v1/firestore.js";
+
+// The very grpc-js instance the emulator's Server was made with (its credentials class is checked by identity).
+const grpc = createRequire(import.meta.resolve("@firestore-emulator/server"))("@grpc/grpc-js");
 
 const port = Number(process.argv[2] || 8810);
 const server = new FirestoreServer();
 maskBatchGet(server);
-await server.start(port);
+listen(port);
+
+const stamp = (date) => ({ seconds: Math.floor(date.getTime() / 1000), nanos: date.getMilliseconds() * 1e6 });
 
 // Firestore answers BatchGetDocuments with only the fields of the request's mask; the package returns every field,
 // converting each one twice after four immer look-ups per document. The status poll of every library page asks
-// for five fields of many documents, so this handler honours the mask, as Firestore does, and builds only those.
+// for five fields of many documents, so masked reads are answered here, as Firestore does, building only those.
+function lookup(emulator, paths, fieldPaths) {
+  const wanted = fieldPaths ? new Set(fieldPaths.map((p) => p.split(".")[0])) : null; // null: every field
+  const readTime = stamp(new Date());
+  const collections = new Map(); // each state lookup copies-on-write through immer: once per collection only
+  return paths.map((path) => {
+    const cut = path.lastIndexOf("/");
+    const parent = path.slice(0, cut);
+    if (!collections.has(parent)) collections.set(parent, emulator.state.getCollection(parent));
+    const doc = collections.get(parent).documents[path.slice(cut + 1)];
+    const found = doc?.metadata.hasExist
+      ? {
+          name: path,
+          create_time: stamp(doc.metadata.createdAt),
+          update_time: stamp(doc.metadata.updatedAt),
+          fields: Object.fromEntries(
+            Object.entries(doc.fields).filter(([k]) => !wanted || wanted.has(k)).map(([k, f]) => [k, f.toV1ValueObject()]),
+          ),
+        }
+      : undefined;
+    return { found, missing: found ? undefined : path, read_time: readTime };
+  });
+}
+
 function maskBatchGet(emulator) {
   const handler = emulator.server.handlers.get("/google.firestore.v1.Firestore/BatchGetDocuments");
   const original = handler.func;
-  const stamp = (date) => ({ seconds: Math.floor(date.getTime() / 1000), nanos: date.getMilliseconds() * 1e6 });
   handler.func = (call) => {
     const req = call.request;
     if (!req.has_mask || req.has_new_transaction || req.has_transaction || req.has_read_time) return original(call);
-    const wanted = new Set(req.mask.field_paths.map((p) => p.split(".")[0]));
-    const readTime = stamp(new Date());
-    const collections = new Map(); // each state lookup copies-on-write through immer: once per collection only
-    for (const path of req.documents) {
-      const cut = path.lastIndexOf("/");
-      const parent = path.slice(0, cut);
-      if (!collections.has(parent)) collections.set(parent, emulator.state.getCollection(parent));
-      const doc = collections.get(parent).documents[path.slice(cut + 1)];
-      const found = doc?.metadata.hasExist
-        ? {
-            name: path,
-            create_time: stamp(doc.metadata.createdAt),
-            update_time: stamp(doc.metadata.updatedAt),
-            fields: Object.fromEntries(
-              Object.entries(doc.fields).filter(([k]) => wanted.has(k)).map(([k, f]) => [k, f.toV1ValueObject()]),
-            ),
-          }
-        : undefined;
-      call.write(BatchGetDocumentsResponse.fromObject({ found, missing: found ? undefined : path, read_time: readTime }));
+    for (const answer of lookup(emulator, req.documents, req.mask.field_paths)) {
+      call.write(BatchGetDocumentsResponse.fromObject(answer));
     }
     call.end();
   };
+}
+
+// ---- REST: proto3 JSON of the v1 API (camelCase names, int64 as strings, RFC 3339 timestamps) -----------------
+const rfc3339 = ({ seconds, nanos }) =>
+  new Date(Number(seconds) * 1000).toISOString().slice(0, 19) + "." + String(nanos ?? 0).padStart(9, "0") + "Z";
+
+function restValue(v) {
+  if ("string_value" in v) return { stringValue: v.string_value };
+  if ("null_value" in v) return { nullValue: null };
+  if ("boolean_value" in v) return { booleanValue: v.boolean_value };
+  if ("integer_value" in v) return { integerValue: String(v.integer_value) };
+  if ("double_value" in v) {
+    const d = Number(v.double_value);
+    return { doubleValue: Number.isFinite(d) ? d : String(d) }; // "NaN", "Infinity", "-Infinity"
+  }
+  if ("timestamp_value" in v) return { timestampValue: rfc3339(v.timestamp_value) };
+  if ("bytes_value" in v) return { bytesValue: Buffer.from(v.bytes_value).toString("base64") };
+  if ("reference_value" in v) return { referenceValue: v.reference_value };
+  if ("geo_point_value" in v) return { geoPointValue: v.geo_point_value };
+  if ("array_value" in v) return { arrayValue: { values: (v.array_value.values ?? []).map(restValue) } };
+  if ("map_value" in v) return { mapValue: { fields: restFields(v.map_value.fields ?? {}) } };
+  throw new Error(`unknown value ${JSON.stringify(v)}`);
+}
+
+const restFields = (fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, restValue(v)]));
+
+function restBatchGet(body) {
+  const unsupported = ["transaction", "newTransaction", "readTime"].filter((k) => k in body);
+  if (unsupported.length) return [501, restError(501, "UNIMPLEMENTED", `local REST batchGet: ${unsupported} unsupported`)];
+  if (!Array.isArray(body.documents)) return [400, restError(400, "INVALID_ARGUMENT", "documents must be a list")];
+  const answers = lookup(server, body.documents, body.mask?.fieldPaths ?? null);
+  return [200, answers.map(({ found, missing, read_time }) => found
+    ? { found: { name: found.name, fields: restFields(found.fields), createTime: rfc3339(found.create_time),
+                 updateTime: rfc3339(found.update_time) }, readTime: rfc3339(read_time) }
+    : { missing, readTime: rfc3339(read_time) })];
+}
+
+const restError = (code, status, message) => ({ error: { code, message, status } });
+
+const rest = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    let status, answer;
+    try {
+      if (req.method === "POST" && /^\/v1\/projects\/[^/]+\/databases\/[^/]+\/documents:batchGet$/.test(req.url)) {
+        [status, answer] = restBatchGet(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"));
+      } else {
+        [status, answer] = [501, restError(501, "UNIMPLEMENTED", `local REST serves documents:batchGet only, not ${req.method} ${req.url}`)];
+      }
+    } catch (err) {
+      [status, answer] = [400, restError(400, "INVALID_ARGUMENT", String(err.message || err))];
+    }
+    res.writeHead(status, { "content-type": "application/json; charset=UTF-8" }).end(JSON.stringify(answer));
+  });
+});
+
+// One port, two protocols: a connection that opens with the HTTP/2 preface is gRPC, anything else is REST.
+function listen(grpcPort) {
+  const injector = server.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const front = net.createServer((socket) => {
+    let head = Buffer.alloc(0);
+    const sniff = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 4) return;
+      socket.removeListener("data", sniff);
+      socket.pause();
+      socket.unshift(head);
+      if (head.subarray(0, 4).toString("latin1") === "PRI ") {
+        injector.injectConnection(socket);
+      } else {
+        rest.emit("connection", socket);
+        socket.resume(); // the HTTP parser reads with a 'data' listener, which does not un-pause a paused socket
+      }
+    };
+    socket.on("data", sniff);
+    socket.on("error", () => socket.destroy());
+  });
+  front.on("error", (err) => {
+    console.error(JSON.stringify({ severity: "ERROR", message: `firestore emulator cannot listen on ${grpcPort}: ${err.message}` }));
+    process.exit(1);
+  });
+  front.listen(grpcPort, "0.0.0.0");
 }
 
 http

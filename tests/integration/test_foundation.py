@@ -1,7 +1,9 @@
 """Foundation: Firestore, Cloud Tasks and sign-in work end to end against the real local emulators."""
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import os
 import socket
 import subprocess
@@ -54,17 +56,21 @@ def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_fi
 
     from mam import store
 
-    fields = ("s", "n", "f", "b", "none", "t", "m", "a", "absent")
-    docs = {"v1": {"s": "ready", "n": 7, "f": 1.5, "b": True, "none": None, "t": fs.SERVER_TIMESTAMP,
-                   "m": {"k": [1, "x"]}, "a": ["p", 2], "other": "not asked"},
-            "v2": {"s": "", "n": 0}}
     db = store.client()
+    fields = ("s", "n", "f", "b", "none", "t", "m", "a", "big", "inf", "raw", "empty", "geo", "ref", "absent")
+    docs = {"v1": {"s": "ready \u00e9\u2603", "n": 7, "f": 1.5, "b": True, "none": None, "t": fs.SERVER_TIMESTAMP,
+                   "m": {"k": [1, "x"], "at": datetime.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.timezone.utc)},
+                   "a": ["p", 2], "big": -(2**40), "inf": float("-inf"), "raw": b"\x00\xff", "empty": {},
+                   "geo": fs.GeoPoint(1.5, -2.25), "ref": db.document("other/doc"), "other": "not asked"},
+            "v2": {"s": "", "n": 0, "f": float("nan")}}
     for doc_id, data in docs.items():
         db.collection("lean").document(doc_id).set(data)
     got = store.read_fields("lean", ["v1", "v2", "missing", "v1"], fields)
     assert set(got) == {"v1", "v2"}
     for doc_id in docs:
         want = db.collection("lean").document(doc_id).get().to_dict()
+        if doc_id == "v2":
+            assert math.isnan(got["v2"].pop("f")) and math.isnan(want.pop("f"))
         assert got[doc_id] == {k: want[k] for k in fields if k in want}
     assert type(got["v1"]["t"]) is type(db.collection("lean").document("v1").get().to_dict()["t"])
     assert store.read_fields("lean", [], fields) == {}
@@ -86,6 +92,53 @@ def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch
             store.read_fields("videos", ["a"], ("status",), timeout=2)
         assert backend_unavailable(err.value)  # so the route answers 503 + Retry-After, not 500
     finally:
+        monkeypatch.undo()
+        store.reset_client()
+
+
+@pytest.mark.parametrize("status, body, delay, kind, outage", [
+    (503, b'{"error": {"code": 503, "message": "backend overloaded", "status": "UNAVAILABLE"}}', 0, "ServiceUnavailable", True),
+    (429, b'{"error": {"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}}', 0, "TooManyRequests", True),
+    (403, b'{"error": {"code": 403, "message": "missing permission", "status": "PERMISSION_DENIED"}}', 0, "Forbidden", False),
+    (502, b"<html>bad gateway</html>", 0, "BadGateway", False),
+    (200, b"[]", 3, "DeadlineExceeded", True),
+], ids=["unavailable", "throttled", "forbidden", "not-json", "slow"])
+def test_lean_field_read_reports_a_failing_or_slow_firestore(monkeypatch, status, body, delay, kind, outage):
+    """A Firestore that answers an error, or too late, gives the matching google.api_core error, never a hang."""
+    import http.server
+    import threading
+
+    from google.api_core import exceptions
+
+    from mam import store
+    from mam.http import backend_unavailable
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(delay)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{server.server_address[1]}")
+    store.reset_client()
+    try:
+        started = time.monotonic()
+        with pytest.raises(exceptions.GoogleAPICallError) as err:
+            store.read_fields("videos", ["a"], ("status",), timeout=1)
+        assert type(err.value).__name__ == kind and backend_unavailable(err.value) is outage
+        assert time.monotonic() - started < 2.5
+        if status != 200:
+            assert "Firestore batchGet" in str(err.value)
+    finally:
+        server.shutdown()
         monkeypatch.undo()
         store.reset_client()
 
