@@ -1,6 +1,7 @@
 """Firestore data layer: the one place that reads and writes documents (videos, runs, de-dup records)."""
 from __future__ import annotations
 
+import http.client
 import threading
 from typing import Any, Callable, Iterable
 
@@ -123,38 +124,35 @@ def claim_once(collection: str, key: str, data: dict[str, Any] | None = None) ->
 # Every open library page polls the status of its tiles, so this read is the busiest in the system. The client's
 # get_all() spends ~9 ms of CPU per 20 documents (a proto-plus wrapper per value, a deepcopy per snapshot, a
 # helper thread per stream), and even a bare gRPC stream costs ~1.6 ms (one message, and its events, per document).
-# The same batchGet over Firestore's REST API is one HTTP/1.1 exchange and one json.loads: ~0.3 ms
-# (bench/upload_status.py). Both are the one documented BatchGetDocuments; writes stay on the client library.
+# The same batchGet over Firestore's REST API is one HTTP/1.1 exchange and one json.loads: ~0.35 ms through
+# urllib3, ~0.17 ms on a kept-alive http.client connection (bench/upload_status.py). Writes stay on the library.
 _reader_lock = threading.Lock()
 _reader = None
 _DATASTORE_SCOPE = "https://www.googleapis.com/auth/datastore"
+# A kept-alive connection the server closed, or a server restarted: worth one retry on a fresh connection.
+_STALE_CONNECTION = (OSError, http.client.HTTPException)
 
 
 class _FieldReader:
-    """documents:batchGet over REST on a keep-alive urllib3 pool, authorised as the client library would be."""
+    """documents:batchGet over REST, one kept-alive connection per thread, authorised as the client library is."""
 
     def __init__(self, project: str) -> None:
         import os
 
-        import urllib3
-
         self.database = f"projects/{project}/databases/(default)"
-        pool = urllib3.PoolManager(maxsize=4, retries=False)
+        self.path = f"/v1/{self.database}/documents:batchGet"
+        self.headers = {"Content-Type": "application/json",
+                        "x-goog-request-params": f"database={self.database.replace('/', '%2F')}"}
         emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        self.host, self.tls, self.credentials = emulator or "firestore.googleapis.com", not emulator, None
         if emulator:
-            self.url = f"http://{emulator}/v1/{self.database}/documents:batchGet"
-            self.headers = {"Authorization": "Bearer owner"}  # what the client library sends the emulator
-            self.http = pool
+            self.headers["Authorization"] = "Bearer owner"  # what the client library sends the emulator
         else:
             import google.auth
-            from google.auth.transport.urllib3 import AuthorizedHttp
 
-            credentials, _ = google.auth.default(scopes=[_DATASTORE_SCOPE])  # ADC: the function's service account
-            self.url = f"https://firestore.googleapis.com/v1/{self.database}/documents:batchGet"
-            self.headers = {}
-            self.http = AuthorizedHttp(credentials, http=pool)
-        self.headers.update({"Content-Type": "application/json",
-                             "x-goog-request-params": f"database={self.database.replace('/', '%2F')}"})
+            self.credentials, _ = google.auth.default(scopes=[_DATASTORE_SCOPE])  # the function's service account
+        self.local = threading.local()  # http.client connections are not thread-safe
+        self.refresh_lock = threading.Lock()
 
     def read(self, collection: str, ids: list[str], fields: tuple[str, ...], timeout: float) -> dict[str, dict]:
         import json
@@ -171,23 +169,53 @@ class _FieldReader:
         return out
 
     def _post(self, body: bytes, timeout: float) -> bytes:
-        import urllib3
         from google.api_core import exceptions
 
+        headers = self._auth_headers()
         for attempt in (1, 2):
+            conn = self._connection(timeout)
             try:
-                response = self.http.request("POST", self.url, body=body, headers=self.headers,
-                                             timeout=urllib3.Timeout(total=timeout), retries=False)
-            except urllib3.exceptions.TimeoutError:
+                conn.request("POST", self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+            except TimeoutError:
+                conn.close()  # a half-read answer must not be taken for the next one
                 raise exceptions.DeadlineExceeded(f"Firestore batchGet took longer than {timeout:g} s") from None
-            except urllib3.exceptions.HTTPError as exc:
+            except _STALE_CONNECTION as exc:
+                conn.close()
                 if attempt == 1:
-                    continue  # a dropped keep-alive connection (idle pool, server restart): once more, fresh
+                    continue
                 raise exceptions.ServiceUnavailable(f"Firestore unreachable: {type(exc).__name__}") from None
             if response.status == 200:
-                return response.data
-            raise exceptions.from_http_status(response.status, f"Firestore batchGet: {_error_message(response.data)}")
+                return data
+            raise exceptions.from_http_status(response.status, f"Firestore batchGet: {_error_message(data)}")
         raise AssertionError("unreachable")
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            if self.tls:
+                import ssl
+
+                conn = http.client.HTTPSConnection(self.host, timeout=timeout, context=ssl.create_default_context())
+            else:
+                conn = http.client.HTTPConnection(self.host, timeout=timeout)
+            self.local.conn = conn
+        conn.timeout = timeout  # used when (re)connecting
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self.credentials is None:
+            return self.headers
+        if not self.credentials.valid:  # expired or never fetched: refresh under the lock, once for all threads
+            with self.refresh_lock:
+                if not self.credentials.valid:
+                    import google.auth.transport.requests
+
+                    self.credentials.refresh(google.auth.transport.requests.Request())
+        return {**self.headers, "Authorization": f"Bearer {self.credentials.token}"}
 
 
 def _error_message(data: bytes) -> str:

@@ -16,8 +16,11 @@ FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
 
 
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The status fields of many videos in ONE BatchGetDocuments (field mask); unknown ids are absent."""
-    return store.read_fields(store.VIDEOS, ids, FIELDS)
+    """The status fields of many videos in ONE batched read (field mask); unknown ids are absent."""
+    rows = store.read_fields(store.VIDEOS, ids, FIELDS)
+    for row in rows.values():  # once per read, not twice per caller (etag + body): coalesced callers share rows
+        row["updated_at"] = _stamp(row)
+    return rows
 
 
 _reader = BatchReader(read_uncoalesced)
@@ -33,6 +36,8 @@ def read(ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def _stamp(row: dict[str, Any]) -> str:
     value = row.get("updated_at")
+    if isinstance(value, str):
+        return value
     return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else "")
 
 
