@@ -25,13 +25,8 @@ const stamp = (date) => ({ seconds: Math.floor(date.getTime() / 1000), nanos: da
 function lookup(emulator, paths, fieldPaths) {
   const wanted = fieldPaths ? new Set(fieldPaths.map((p) => p.split(".")[0])) : null; // null: every field
   const readTime = stamp(new Date());
-  const collections = new Map(); // each state lookup copies-on-write through immer: once per collection only
-  return paths.map((path) => {
-    const cut = path.lastIndexOf("/");
-    const parent = path.slice(0, cut);
-    if (!collections.has(parent)) collections.set(parent, emulator.state.getCollection(parent));
-    const doc = collections.get(parent).documents[path.slice(cut + 1)];
-    const found = doc?.metadata.hasExist
+  return documentsAt(emulator, paths).map(([path, doc]) => {
+    const found = doc
       ? {
           name: path,
           create_time: stamp(doc.metadata.createdAt),
@@ -42,6 +37,18 @@ function lookup(emulator, paths, fieldPaths) {
         }
       : undefined;
     return { found, missing: found ? undefined : path, read_time: readTime };
+  });
+}
+
+// [path, document or undefined] for each path; each state lookup copies-on-write through immer: once per collection.
+function documentsAt(emulator, paths) {
+  const collections = new Map();
+  return paths.map((path) => {
+    const cut = path.lastIndexOf("/");
+    const parent = path.slice(0, cut);
+    if (!collections.has(parent)) collections.set(parent, emulator.state.getCollection(parent));
+    const doc = collections.get(parent).documents[path.slice(cut + 1)];
+    return [path, doc?.metadata.hasExist ? doc : undefined];
   });
 }
 
@@ -82,15 +89,36 @@ function restValue(v) {
 
 const restFields = (fields) => Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, restValue(v)]));
 
+// A document's REST JSON per field mask, kept until the document changes: every write replaces the document's
+// `metadata` and `fields` objects (immer), so the pair identifies one version of it.
+const restJson = new WeakMap(); // metadata -> { fields, byMask: Map(mask -> JSON text) }
+
+function documentJson(path, doc, fieldPaths) {
+  let entry = restJson.get(doc.metadata);
+  if (!entry || entry.fields !== doc.fields) restJson.set(doc.metadata, (entry = { fields: doc.fields, byMask: new Map() }));
+  const key = fieldPaths ? fieldPaths.join("\u0000") : "*";
+  let text = entry.byMask.get(key);
+  if (text === undefined) {
+    const wanted = fieldPaths ? new Set(fieldPaths.map((p) => p.split(".")[0])) : null;
+    const fields = Object.fromEntries(Object.entries(doc.fields).filter(([k]) => !wanted || wanted.has(k))
+      .map(([k, f]) => [k, restValue(f.toV1ValueObject())]));
+    text = JSON.stringify({ name: path, fields, createTime: rfc3339(stamp(doc.metadata.createdAt)),
+                            updateTime: rfc3339(stamp(doc.metadata.updatedAt)) });
+    entry.byMask.set(key, text);
+  }
+  return text;
+}
+
 function restBatchGet(body) {
   const unsupported = ["transaction", "newTransaction", "readTime"].filter((k) => k in body);
-  if (unsupported.length) return [501, restError(501, "UNIMPLEMENTED", `local REST batchGet: ${unsupported} unsupported`)];
-  if (!Array.isArray(body.documents)) return [400, restError(400, "INVALID_ARGUMENT", "documents must be a list")];
-  const answers = lookup(server, body.documents, body.mask?.fieldPaths ?? null);
-  return [200, answers.map(({ found, missing, read_time }) => found
-    ? { found: { name: found.name, fields: restFields(found.fields), createTime: rfc3339(found.create_time),
-                 updateTime: rfc3339(found.update_time) }, readTime: rfc3339(read_time) }
-    : { missing, readTime: rfc3339(read_time) })];
+  if (unsupported.length) return [501, JSON.stringify(restError(501, "UNIMPLEMENTED", `local REST batchGet: ${unsupported} unsupported`))];
+  if (!Array.isArray(body.documents)) return [400, JSON.stringify(restError(400, "INVALID_ARGUMENT", "documents must be a list"))];
+  const readTime = JSON.stringify(rfc3339(stamp(new Date())));
+  const fieldPaths = body.mask?.fieldPaths ?? null;
+  const parts = documentsAt(server, body.documents).map(([path, doc]) => doc
+    ? `{"found":${documentJson(path, doc, fieldPaths)},"readTime":${readTime}}`
+    : `{"missing":${JSON.stringify(path)},"readTime":${readTime}}`);
+  return [200, `[${parts.join(",")}]`];
 }
 
 const restError = (code, status, message) => ({ error: { code, message, status } });
@@ -104,12 +132,13 @@ const rest = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => {
       if (req.method === "POST" && /^\/v1\/projects\/[^/]+\/databases\/[^/]+\/documents:batchGet$/.test(req.url)) {
         [status, answer] = restBatchGet(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"));
       } else {
-        [status, answer] = [501, restError(501, "UNIMPLEMENTED", `local REST serves documents:batchGet only, not ${req.method} ${req.url}`)];
+        const message = `local REST serves documents:batchGet only, not ${req.method} ${req.url}`;
+        [status, answer] = [501, JSON.stringify(restError(501, "UNIMPLEMENTED", message))];
       }
     } catch (err) {
-      [status, answer] = [400, restError(400, "INVALID_ARGUMENT", String(err.message || err))];
+      [status, answer] = [400, JSON.stringify(restError(400, "INVALID_ARGUMENT", String(err.message || err)))];
     }
-    res.writeHead(status, { "content-type": "application/json; charset=UTF-8" }).end(JSON.stringify(answer));
+    res.writeHead(status, { "content-type": "application/json; charset=UTF-8" }).end(answer);
   });
 });
 

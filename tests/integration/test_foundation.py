@@ -74,6 +74,11 @@ def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_fi
         assert got[doc_id] == {k: want[k] for k in fields if k in want}
     assert type(got["v1"]["t"]) is type(db.collection("lean").document("v1").get().to_dict()["t"])
     assert store.read_fields("lean", [], fields) == {}
+    # a write after a read is seen by the next read (nothing between them may keep the old answer)
+    db.collection("lean").document("v1").update({"s": "changed", "n": fs.Increment(1)})
+    db.collection("lean").document("v2").delete()
+    again = store.read_fields("lean", ["v1", "v2"], fields)
+    assert set(again) == {"v1"} and (again["v1"]["s"], again["v1"]["n"]) == ("changed", 8)
 
 
 def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch):
