@@ -11,7 +11,7 @@ import flask
 
 from mam import log, store, tasks
 from mam.auth import require_reader, require_user
-from mam.http import ApiError, id_list, json_body, json_response
+from mam.http import ApiError, id_list, json_body
 from mam.manifest import function_url
 from mam.settings import Settings
 from mam.uploads import api, notification, outcome, status, transitions
@@ -110,10 +110,10 @@ def batch_status(request: flask.Request, settings: Settings) -> flask.Response:
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if status.not_modified(request.headers.get("If-None-Match"), tag):
         resp = flask.Response(status=304)
-        for k, v in headers.items():
-            resp.headers[k] = v
-        return resp
-    return json_response(status.body(ids, rows, settings), headers=headers)
+    else:
+        resp = flask.Response(status.body_json(ids, rows, settings), mimetype="application/json")
+    resp.headers.update(headers)
+    return resp
 
 
 # ---- the notification -----------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from typing import Any
@@ -13,6 +14,7 @@ from mam.uploads.coalesce import BatchReader
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
 FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
+_ENTRY_JSON = "\x00entry"  # where a row keeps its serialised StatusEntry (no Firestore field can be named so)
 
 
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -83,9 +85,25 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
+def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> str:
+    """The answer as JSON text: {"videos": {id: StatusEntry}, "missing": [ids]} in request order (ids unique).
+
+    Each row's entry is serialised once and kept in the row (rows come fresh from each read, and coalesced callers
+    share them): a busy instance builds an entry once per read, not once per caller.
+    """
+    videos, missing = [], []
+    for vid in ids:
+        row = rows.get(vid)
+        if row is None:
+            missing.append(vid)
+            continue
+        text = row.get(_ENTRY_JSON)
+        if text is None:
+            text = row[_ENTRY_JSON] = json.dumps(entry(row, settings), separators=(",", ":"))
+        videos.append(f"{json.dumps(vid)}:{text}")
+    return '{"videos":{' + ",".join(videos) + '},"missing":' + json.dumps(missing, separators=(",", ":")) + "}"
+
+
 def body(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """{"videos": {id: StatusEntry}, "missing": [ids]} in request order."""
-    return {
-        "videos": {vid: entry(rows[vid], settings) for vid in ids if vid in rows},
-        "missing": [vid for vid in ids if vid not in rows],
-    }
+    """The answer of body_json as a dict."""
+    return json.loads(body_json(ids, rows, settings))
