@@ -124,12 +124,14 @@ def claim_once(collection: str, key: str, data: dict[str, Any] | None = None) ->
 # Every open library page polls the status of its tiles, so this read is the busiest in the system. The client's
 # get_all() spends ~9 ms of CPU per 20 documents (a proto-plus wrapper per value, a deepcopy per snapshot, a
 # helper thread per stream), and even a bare gRPC stream costs ~1.6 ms (one message, and its events, per document).
-# The same batchGet over Firestore's REST API is one HTTP/1.1 exchange and one json.loads: ~0.35 ms through
-# urllib3, ~0.17 ms on a kept-alive http.client connection (bench/upload_status.py). Writes stay on the library.
+# The same batchGet over Firestore's REST API is one HTTP/1.1 exchange and one json.loads: ~0.38 ms in all on a
+# kept-alive http.client connection, of which urllib3's pool alone would add 0.2 ms (measured in-process against
+# the local emulator; bench/upload_status.py measures the route). Writes stay on the client library.
 _reader_lock = threading.Lock()
 _reader = None
 _DATASTORE_SCOPE = "https://www.googleapis.com/auth/datastore"
-# A kept-alive connection the server closed, or a server restarted: worth one retry on a fresh connection.
+# A kept-alive connection the server closed, or a server restarted: worth one retry on a fresh connection (a
+# batchGet only reads, so sending it twice is harmless).
 _STALE_CONNECTION = (OSError, http.client.HTTPException)
 
 
@@ -180,7 +182,7 @@ class _FieldReader:
                 data = response.read()
             except TimeoutError:
                 conn.close()  # a half-read answer must not be taken for the next one
-                raise exceptions.DeadlineExceeded(f"Firestore batchGet took longer than {timeout:g} s") from None
+                raise exceptions.DeadlineExceeded(f"Firestore batchGet: no answer within {timeout:g} s") from None
             except _STALE_CONNECTION as exc:
                 conn.close()
                 if attempt == 1:
