@@ -91,11 +91,22 @@ const restFields = (fields) => Object.fromEntries(Object.entries(fields).map(([k
 
 // A document's REST JSON per field mask, kept until the document changes: every write replaces the document's
 // `metadata` and `fields` objects (immer), so the pair identifies one version of it.
-const restJson = new WeakMap(); // metadata -> { fields, byMask: Map(mask -> JSON text) }
+const restJson = new WeakMap(); // metadata -> { fields, updateTime, byMask: Map(mask -> JSON text) }
+
+// Firestore gives every version of a document its own updateTime (update-time preconditions, and readers that
+// keep what they decoded per version, rely on it). The package stamps milliseconds, so two writes in the same
+// millisecond would share one: versions are told apart by a sequence number in the sub-millisecond digits.
+let versions = 0;
+function updateTime(metadata) {
+  const { seconds, nanos } = stamp(metadata.updatedAt);
+  return rfc3339({ seconds, nanos: nanos + (versions++ % 1000000) });
+}
 
 function documentJson(path, doc, fieldPaths) {
   let entry = restJson.get(doc.metadata);
-  if (!entry || entry.fields !== doc.fields) restJson.set(doc.metadata, (entry = { fields: doc.fields, byMask: new Map() }));
+  if (!entry || entry.fields !== doc.fields) {
+    restJson.set(doc.metadata, (entry = { fields: doc.fields, updateTime: updateTime(doc.metadata), byMask: new Map() }));
+  }
   const key = fieldPaths ? fieldPaths.join("\u0000") : "*";
   let text = entry.byMask.get(key);
   if (text === undefined) {
@@ -103,7 +114,7 @@ function documentJson(path, doc, fieldPaths) {
     const fields = Object.fromEntries(Object.entries(doc.fields).filter(([k]) => !wanted || wanted.has(k))
       .map(([k, f]) => [k, restValue(f.toV1ValueObject())]));
     text = JSON.stringify({ name: path, fields, createTime: rfc3339(stamp(doc.metadata.createdAt)),
-                            updateTime: rfc3339(stamp(doc.metadata.updatedAt)) });
+                            updateTime: entry.updateTime });
     entry.byMask.set(key, text);
   }
   return text;

@@ -133,6 +133,7 @@ _DATASTORE_SCOPE = "https://www.googleapis.com/auth/datastore"
 # A kept-alive connection the server closed, or a server restarted: worth one retry on a fresh connection (a
 # batchGet only reads, so sending it twice is harmless).
 _STALE_CONNECTION = (OSError, http.client.HTTPException)
+_DECODED_ROWS = 50_000  # rows kept decoded per instance (a few MB); past that the cache starts again
 
 
 class _FieldReader:
@@ -154,6 +155,7 @@ class _FieldReader:
 
             self.credentials, _ = google.auth.default(scopes=[_DATASTORE_SCOPE])  # the function's service account
         self.local = threading.local()  # http.client connections are not thread-safe
+        self.rows: dict[tuple[str, tuple[str, ...]], tuple[str, dict]] = {}  # (name, mask) -> (updateTime, row)
         self.refresh_lock = threading.Lock()
 
     def read(self, collection: str, ids: list[str], fields: tuple[str, ...], timeout: float) -> dict[str, dict]:
@@ -165,9 +167,21 @@ class _FieldReader:
         out: dict[str, dict] = {}
         for answer in answers:
             doc = answer.get("found")
-            if doc is not None:
+            if doc is None:
+                continue
+            # updateTime names one version of a document (Firestore's update-time preconditions rely on it), so a
+            # row decoded from that version is still right; polls mostly see documents that have not changed.
+            key = (doc["name"], fields)
+            known = self.rows.get(key)
+            if known is not None and known[0] == doc["updateTime"]:
+                row = known[1]
+            else:
                 values = doc.get("fields", {})
-                out[doc["name"].rsplit("/", 1)[1]] = {f: _decode(values[f]) for f in fields if f in values}
+                row = {f: _decode(values[f]) for f in fields if f in values}
+                if len(self.rows) >= _DECODED_ROWS:
+                    self.rows.clear()
+                self.rows[key] = (doc["updateTime"], row)
+            out[key[0].rsplit("/", 1)[1]] = row
         return out
 
     def _post(self, body: bytes, timeout: float) -> bytes:
@@ -267,7 +281,9 @@ def _timestamp(text: str) -> Any:
 
 
 def read_fields(collection: str, ids: list[str], fields: tuple[str, ...], timeout: float = 10.0) -> dict[str, dict]:
-    """`fields` of the documents `ids` in ONE batchGet: {id: {field: value}}, unknown ids absent."""
+    """`fields` of the documents `ids` in ONE batchGet: {id: {field: value}}, unknown ids absent.
+
+    A row is shared by every read that finds the same version of its document: callers must not modify it."""
     global _reader
     if not ids:
         return {}

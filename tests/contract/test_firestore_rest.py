@@ -44,3 +44,22 @@ def test_batch_get_answers_found_and_missing_in_proto3_json(firestore, clean_fir
 def test_what_it_does_not_serve_gets_a_google_json_error(firestore, path, body, code, status):
     got, answer = _post(firestore, path, body)
     assert got == code and answer["error"]["status"] == status and answer["error"]["message"]
+
+
+def test_every_version_of_a_document_has_its_own_update_time(firestore, clean_firestore, monkeypatch):
+    """As in Firestore: readers may keep what they decoded per updateTime, so no two versions may share one (the
+    emulator's clock has milliseconds; writes closer together than that still get distinct times)."""
+    from google.cloud import firestore as fs
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", firestore)
+    ref = fs.Client(project="mam-local").collection("rest").document("v")
+    seen = []
+    for n in range(30):
+        ref.set({"n": n})
+        status, answer = _post(firestore, f"/v1/{DB}/documents:batchGet",
+                               json.dumps({"documents": [f"{DB}/documents/rest/v"]}).encode())
+        assert status == 200 and answer[0]["found"]["fields"] == {"n": {"integerValue": str(n)}}
+        seen.append(answer[0]["found"]["updateTime"])
+    assert len(set(seen)) == len(seen) and seen == sorted(seen)
+    _, again = _post(firestore, f"/v1/{DB}/documents:batchGet", json.dumps({"documents": [f"{DB}/documents/rest/v"]}).encode())
+    assert again[0]["found"]["updateTime"] == seen[-1]  # an unchanged document keeps its time

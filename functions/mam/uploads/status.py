@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from mam import b2, store
 from mam.settings import Settings
@@ -14,15 +14,11 @@ from mam.uploads.coalesce import BatchReader
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
 FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
-_ENTRY_JSON = "\x00entry"  # where a row keeps its serialised StatusEntry (no Firestore field can be named so)
 
 
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
     """The status fields of many videos in ONE batched read (field mask); unknown ids are absent."""
-    rows = store.read_fields(store.VIDEOS, ids, FIELDS)
-    for row in rows.values():  # once per read, not twice per caller (etag + body): coalesced callers share rows
-        row["updated_at"] = _stamp(row)
-    return rows
+    return store.read_fields(store.VIDEOS, ids, FIELDS)
 
 
 _reader = BatchReader(read_uncoalesced)
@@ -43,6 +39,33 @@ def _stamp(row: dict[str, Any]) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else "")
 
 
+class _Derived(NamedTuple):
+    """What the answer needs of one row, kept while the store hands out the same row (one document version)."""
+    row: dict[str, Any]
+    settings: Settings
+    window: int
+    tag: bytes
+    entry_json: str
+
+
+_derived: dict[str, _Derived] = {}  # video id -> its latest _Derived
+_DERIVED_MAX = 50_000
+
+
+def _derive(vid: str, row: dict[str, Any], settings: Settings, window: int) -> _Derived:
+    """Stamp, ETag part and StatusEntry JSON of a row: built once per document version and URL window, however
+    many polls and coalesced callers read it (the store shares a row while its document is unchanged)."""
+    known = _derived.get(vid)
+    if known is not None and known.row is row and known.window == window and known.settings is settings:
+        return known
+    tag = f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode()
+    made = _Derived(row, settings, window, tag, json.dumps(entry(row, settings), separators=(",", ":")))
+    if len(_derived) >= _DERIVED_MAX:
+        _derived.clear()
+    _derived[vid] = made
+    return made
+
+
 def entry(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """StatusEntry of api/openapi.yaml."""
     return {
@@ -59,16 +82,16 @@ def etag(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings, no
     The window term rotates the tag when cached presigned thumbnail URLs are renewed, so a client holding a
     304'd answer never keeps a URL past its lifetime.
     """
-    now = time.time() if now is None else now
-    h = hashlib.sha256()
-    h.update(str(int(now // b2.url_window(settings))).encode())
+    window = _window(settings, now)
+    h = hashlib.sha256(str(window).encode())
     for vid in ids:
         row = rows.get(vid)
-        if row is None:
-            h.update(f"\x1f{vid}\x1emissing".encode())
-        else:
-            h.update(f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode())
+        h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, settings, window).tag)
     return '"' + h.hexdigest()[:32] + '"'
+
+
+def _window(settings: Settings, now: float | None = None) -> int:
+    return int((time.time() if now is None else now) // b2.url_window(settings))
 
 
 def not_modified(if_none_match: str | None, tag: str) -> bool:
@@ -86,21 +109,15 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
 
 
 def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> str:
-    """The answer as JSON text: {"videos": {id: StatusEntry}, "missing": [ids]} in request order (ids unique).
-
-    Each row's entry is serialised once and kept in the row (rows come fresh from each read, and coalesced callers
-    share them): a busy instance builds an entry once per read, not once per caller.
-    """
+    """The answer as JSON text: {"videos": {id: StatusEntry}, "missing": [ids]} in request order (ids unique)."""
+    window = _window(settings)
     videos, missing = [], []
     for vid in ids:
         row = rows.get(vid)
         if row is None:
             missing.append(vid)
-            continue
-        text = row.get(_ENTRY_JSON)
-        if text is None:
-            text = row[_ENTRY_JSON] = json.dumps(entry(row, settings), separators=(",", ":"))
-        videos.append(f"{json.dumps(vid)}:{text}")
+        else:
+            videos.append(f"{json.dumps(vid)}:{_derive(vid, row, settings, window).entry_json}")
     return '{"videos":{' + ",".join(videos) + '},"missing":' + json.dumps(missing, separators=(",", ":")) + "}"
 
 
