@@ -149,7 +149,8 @@ const rest = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => {
     } catch (err) {
       [status, answer] = [400, JSON.stringify(restError(400, "INVALID_ARGUMENT", String(err.message || err)))];
     }
-    res.writeHead(status, { "content-type": "application/json; charset=UTF-8" }).end(answer);
+    const bytes = Buffer.from(answer, "utf8"); // sized, not chunked: one body read for the client
+    res.writeHead(status, { "content-type": "application/json; charset=UTF-8", "content-length": bytes.length }).end(bytes);
   });
 });
 

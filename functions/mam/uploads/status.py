@@ -45,7 +45,7 @@ class _Derived(NamedTuple):
     settings: Settings
     window: int
     tag: bytes
-    entry_json: str
+    member: str  # `"id":StatusEntry` as it goes into the answer's "videos" object
 
 
 _derived: dict[str, _Derived] = {}  # video id -> its latest _Derived
@@ -59,7 +59,8 @@ def _derive(vid: str, row: dict[str, Any], settings: Settings, window: int) -> _
     if known is not None and known.row is row and known.window == window and known.settings is settings:
         return known
     tag = f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode()
-    made = _Derived(row, settings, window, tag, json.dumps(entry(row, settings), separators=(",", ":")))
+    made = _Derived(row, settings, window, tag,
+                    json.dumps(vid) + ":" + json.dumps(entry(row, settings), separators=(",", ":")))
     if len(_derived) >= _DERIVED_MAX:
         _derived.clear()
     _derived[vid] = made
@@ -117,7 +118,7 @@ def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Setting
         if row is None:
             missing.append(vid)
         else:
-            videos.append(f"{json.dumps(vid)}:{_derive(vid, row, settings, window).entry_json}")
+            videos.append(_derive(vid, row, settings, window).member)
     return '{"videos":{' + ",".join(videos) + '},"missing":' + json.dumps(missing, separators=(",", ":")) + "}"
 
 
