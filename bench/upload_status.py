@@ -206,6 +206,14 @@ def tree_cpu(pid: int) -> float:
     return sum(ticks.get(p, 0) for p in family) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(stolen, total) CPU ticks of the whole machine so far, from /proc/stat: a virtual machine's host can take
+    its cores away, which slows every route but not alike, so each run says how much was taken."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    return (values[7] if len(values) > 7 else 0), sum(values[:8])
+
+
 def _measure(base: str, body: bytes, etag: str, args, pids: dict[str, int]) -> dict[str, dict[str, float]]:
     """req/s of /health, /status (200) and /status (304) on one instance, rounds interleaved; plus the CPU ms per
     request spent by each process in `pids` (the function, the emulator) while that route was driven."""
@@ -217,17 +225,23 @@ def _measure(base: str, body: bytes, etag: str, args, pids: dict[str, int]) -> d
     }
     totals = {name: [0, 0.0] for name in routes}
     cpu = {name: dict.fromkeys(pids, 0.0) for name in routes}
+    stolen = {name: [0, 0] for name in routes}
     for r in routes.values():  # warm-up (imports, connections, presign cache)
         asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
     for _ in range(args.rounds):
         for name, r in routes.items():
             before = {k: tree_cpu(p) for k, p in pids.items()}
+            ticks = machine_ticks()
             n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
             for k, p in pids.items():
                 cpu[name][k] += tree_cpu(p) - before[k]
+            after = machine_ticks()
+            stolen[name][0] += after[0] - ticks[0]
+            stolen[name][1] += after[1] - ticks[1]
             totals[name][0] += n
             totals[name][1] += t
-    return {name: {"rps": n / t, **{f"{k}_cpu_ms": 1000 * cpu[name][k] / max(n, 1) for k in pids}}
+    return {name: {"rps": n / t, **{f"{k}_cpu_ms": 1000 * cpu[name][k] / max(n, 1) for k in pids},
+                   "steal_pct": 100 * stolen[name][0] / max(stolen[name][1], 1)}
             for name, (n, t) in totals.items()}
 
 
@@ -317,7 +331,7 @@ def main() -> int:
             "firestore_rpcs_per_status_call_under_load": per_call(loaded, max(n_loaded, 1)),
             "firestore_rpcs_per_health_call": round(sum(health_rpcs.values()) / calls, 3),
             **{f"{mode}_{route}_{k}": round(v, 3) for mode, r in figures.items() for route, f in r.items()
-               for k, v in f.items() if k.endswith("_cpu_ms")},
+               for k, v in f.items() if k.endswith("_cpu_ms") or k == "steal_pct"},
         }
         print(f"upload_status under functions-framework (gunicorn, THREADS={fn.env.get('THREADS')}), Firestore emulator, "
               f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.seconds:.0f}s per route")
@@ -328,6 +342,8 @@ def main() -> int:
             f = figures[mode]
             print("      CPU ms per request (function / emulator): " + " | ".join(
                 f"{route} {f[route]['function_cpu_ms']:.2f} / {f[route]['emulator_cpu_ms']:.2f}" for route in f))
+            print("      machine CPU stolen by the host while driving: " + " | ".join(
+                f"{route} {f[route]['steal_pct']:.1f}%" for route in f))
         print(f"  Firestore RPCs per status call: sequential {result['firestore_rpcs_per_status_call_sequential']}, "
               f"under load (concurrency {args.concurrency}) {result['firestore_rpcs_per_status_call_under_load']}; "
               f"per health call {result['firestore_rpcs_per_health_call']}")
