@@ -74,3 +74,21 @@ def test_check_policy_schedule_and_payload_round_trip():
     assert fallback.first == 900 and fallback.deadline == 50.0 + 86400
     assert config.human_duration(86400) == "24 hours" and config.human_duration(600) == "10 minutes"
     assert config.human_duration(30) == "30 seconds"
+
+
+def test_answer_parts_are_built_once_per_row_version_and_url_window(monkeypatch):
+    """The store hands out the same row while its document is unchanged; a new row (a new version) or a new URL
+    window must rebuild what the answer says, never serve the previous one."""
+    row = _row("m", b2_thumbnail="uploads/m/thumbnail.jpg")
+    first = status.body(["m"], {"m": row}, SETTINGS)["videos"]["m"]
+    built = status._derived["m"]
+    status.body(["m"], {"m": row}, SETTINGS)
+    assert status._derived["m"] is built  # same version, same window: nothing rebuilt
+    newer = {**row, "status": UPLOADED, "version": row["version"] + 1}
+    assert status.body(["m"], {"m": newer}, SETTINGS)["videos"]["m"]["status"] == UPLOADED
+    assert status.etag(["m"], {"m": newer}, SETTINGS) != status.etag(["m"], {"m": row}, SETTINGS)
+    later = 10**10
+    monkeypatch.setattr(status.time, "time", lambda: later)
+    renewed = status.body(["m"], {"m": row}, SETTINGS)["videos"]["m"]
+    assert status._derived["m"].window == later // b2.url_window(SETTINGS)
+    assert renewed["status"] == first["status"] and renewed["thumbnail_url"]
