@@ -66,9 +66,11 @@ def url_window(settings: Settings) -> int:
 
 
 def browser_url(settings: Settings, key: str | None, now: float | None = None) -> str | None:
-    """`playback_url`, with presigned URLs cached per key for `url_window` seconds.
+    """`playback_url`, with presigned URLs reused within one `url_window`-long window of the clock.
 
     Signing is cheap, but a stable URL lets the browser (and a CDN) cache thumbnails across page loads and polls.
+    Windows are aligned to the clock, not to the signing, so anything keyed on the window (the status ETag, the
+    status answer's parts) holds a URL no longer than one window: at least half its lifetime is always left.
     """
     if not key:
         return None
@@ -82,7 +84,7 @@ def browser_url(settings: Settings, key: str | None, now: float | None = None) -
             return hit[0]
     url = presigned_get(settings, key)
     with _url_lock:
-        _url_cache[key] = (url, now + url_window(settings))
+        _url_cache[key] = (url, (now // url_window(settings) + 1) * url_window(settings))
         while len(_url_cache) > _URL_CACHE_SIZE:
             _url_cache.popitem(last=False)
     return url

@@ -61,7 +61,7 @@ def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
     assert b2.browser_url(SETTINGS, "uploads/a/thumbnail.jpg") == url  # cached: same URL
     b2.browser_url(SETTINGS, "uploads/a/thumbnail.jpg", now=10**10)
     # Re-signed once the window has passed (same second -> same signature, so look at the cache entry).
-    assert b2._url_cache["uploads/a/thumbnail.jpg"][1] == 10**10 + 1800
+    assert b2._url_cache["uploads/a/thumbnail.jpg"][1] == (10**10 // 1800 + 1) * 1800  # end of that window
 
 
 def test_check_policy_schedule_and_payload_round_trip():
