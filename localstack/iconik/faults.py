@@ -53,6 +53,7 @@ class FaultRule:
     delay: float = 0.0
     token: str | None = None
     hits: int = 0
+    seen: int = 0  # matching requests so far, skipped ones included (kept on the rule: it dies with the rule)
     _rx: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -88,7 +89,6 @@ class Faults:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.rules: list[FaultRule] = []
-        self.seen: dict[int, int] = {}
 
     def set(self, rules: list[dict[str, Any]]) -> None:
         parsed = [FaultRule.from_dict(dict(r)) for r in rules]
@@ -105,9 +105,8 @@ class Faults:
             for rule in self.rules:
                 if not rule.matches(method, path, token):
                     continue
-                seen = self.seen.get(id(rule), 0)
-                self.seen[id(rule)] = seen + 1
-                if seen < rule.skip:
+                rule.seen += 1
+                if rule.seen <= rule.skip:
                     continue
                 if rule.count is not None and rule.hits >= rule.count:
                     continue

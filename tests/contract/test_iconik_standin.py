@@ -402,3 +402,15 @@ def test_seeding_a_large_nested_tree_is_fast_and_paged(env):
     leaf = seeded["collections"][0]["collections"][0]
     page = get(env, f"/assets/v1/collections/{leaf['id']}/contents/", params={"per_page": 1000}).json()
     assert page["total"] == 1250 and page["pages"] == 2 and page["next_url"]
+
+
+def test_a_replaced_fault_rule_counts_its_skips_afresh():
+    """A rule's skip count belongs to that rule: a new rule (which may reuse a freed rule's memory) lets its own
+    `skip` requests through first. Counting by id() once let a later test's rule inherit an earlier one's count."""
+    from localstack.iconik.faults import Faults
+
+    faults = Faults()
+    for _ in range(50):
+        faults.set([{"status": 503, "skip": 2, "path": "^/API/"}])
+        picked = [faults.pick("GET", "/API/files/v1/storages/x/") for _ in range(3)]
+        assert picked[:2] == [None, None] and picked[2] is not None and picked[2].status == 503
