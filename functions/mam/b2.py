@@ -65,6 +65,11 @@ def url_window(settings: Settings) -> int:
     return max(60, min(settings.presign_ttl_seconds, 604800) // 2)
 
 
+def url_window_index(settings: Settings, now: float | None = None) -> int:
+    """Which clock-aligned `url_window` `now` falls in: presigned URLs, and what embeds them, live for one."""
+    return int((time.time() if now is None else now) // url_window(settings))
+
+
 def browser_url(settings: Settings, key: str | None, now: float | None = None) -> str | None:
     """`playback_url`, with presigned URLs reused within one `url_window`-long window of the clock.
 
@@ -84,7 +89,7 @@ def browser_url(settings: Settings, key: str | None, now: float | None = None) -
             return hit[0]
     url = presigned_get(settings, key)
     with _url_lock:
-        _url_cache[key] = (url, (now // url_window(settings) + 1) * url_window(settings))
+        _url_cache[key] = (url, (url_window_index(settings, now) + 1) * url_window(settings))
         while len(_url_cache) > _URL_CACHE_SIZE:
             _url_cache.popitem(last=False)
     return url

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from mam.settings import Settings
 from mam import b2
@@ -17,6 +18,11 @@ def _row(vid: str, **over) -> dict:
     """The masked fields status.read() returns for a stored Video."""
     doc = Video(id=vid, title=vid.upper(), updated_at=T0, **over).to_doc()
     return {k: doc[k] for k in status.FIELDS}
+
+
+def _answer(ids: list[str], rows: dict, settings: Settings) -> dict:
+    """The 200 answer's JSON as the browser parses it."""
+    return json.loads(status.body_json(ids, rows, settings))
 
 
 def _videos():
@@ -52,7 +58,7 @@ def test_if_none_match_parsing():
 def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
     vids = _videos()
     vids["a"]["b2_thumbnail"] = "uploads/a/thumbnail.jpg"
-    out = status.body(["a", "zz", "b"], vids, SETTINGS)
+    out = _answer(["a", "zz", "b"], vids, SETTINGS)
     assert list(out["videos"]) == ["a", "b"] and out["missing"] == ["zz"]
     url = out["videos"]["a"]["thumbnail_url"]
     assert "uploads/a/thumbnail.jpg" in url and "X-Amz-Signature" in url
@@ -80,15 +86,15 @@ def test_answer_parts_are_built_once_per_row_version_and_url_window(monkeypatch)
     """The store hands out the same row while its document is unchanged; a new row (a new version) or a new URL
     window must rebuild what the answer says, never serve the previous one."""
     row = _row("m", b2_thumbnail="uploads/m/thumbnail.jpg")
-    first = status.body(["m"], {"m": row}, SETTINGS)["videos"]["m"]
+    first = _answer(["m"], {"m": row}, SETTINGS)["videos"]["m"]
     built = status._derived["m"]
-    status.body(["m"], {"m": row}, SETTINGS)
+    _answer(["m"], {"m": row}, SETTINGS)
     assert status._derived["m"] is built  # same version, same window: nothing rebuilt
     newer = {**row, "status": UPLOADED, "version": row["version"] + 1}
-    assert status.body(["m"], {"m": newer}, SETTINGS)["videos"]["m"]["status"] == UPLOADED
+    assert _answer(["m"], {"m": newer}, SETTINGS)["videos"]["m"]["status"] == UPLOADED
     assert status.etag(["m"], {"m": newer}, SETTINGS) != status.etag(["m"], {"m": row}, SETTINGS)
     later = 10**10
-    monkeypatch.setattr(status.time, "time", lambda: later)
-    renewed = status.body(["m"], {"m": row}, SETTINGS)["videos"]["m"]
+    monkeypatch.setattr(b2.time, "time", lambda: later)
+    renewed = _answer(["m"], {"m": row}, SETTINGS)["videos"]["m"]
     assert status._derived["m"].window == later // b2.url_window(SETTINGS)
     assert renewed["status"] == first["status"] and renewed["thumbnail_url"]

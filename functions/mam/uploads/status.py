@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from typing import Any, NamedTuple
 
 from mam import b2, store
@@ -83,16 +82,12 @@ def etag(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings, no
     The window term rotates the tag when cached presigned thumbnail URLs are renewed, so a client holding a
     304'd answer never keeps a URL past its lifetime.
     """
-    window = _window(settings, now)
+    window = b2.url_window_index(settings, now)
     h = hashlib.sha256(str(window).encode())
     for vid in ids:
         row = rows.get(vid)
         h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, settings, window).tag)
     return '"' + h.hexdigest()[:32] + '"'
-
-
-def _window(settings: Settings, now: float | None = None) -> int:
-    return int((time.time() if now is None else now) // b2.url_window(settings))
 
 
 def not_modified(if_none_match: str | None, tag: str) -> bool:
@@ -111,7 +106,7 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
 
 def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> str:
     """The answer as JSON text: {"videos": {id: StatusEntry}, "missing": [ids]} in request order (ids unique)."""
-    window = _window(settings)
+    window = b2.url_window_index(settings)
     videos, missing = [], []
     for vid in ids:
         row = rows.get(vid)
@@ -120,8 +115,3 @@ def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Setting
         else:
             videos.append(_derive(vid, row, settings, window).member)
     return '{"videos":{' + ",".join(videos) + '},"missing":' + json.dumps(missing, separators=(",", ":")) + "}"
-
-
-def body(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """The answer of body_json as a dict."""
-    return json.loads(body_json(ids, rows, settings))
