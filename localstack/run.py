@@ -66,6 +66,9 @@ def main() -> int:
     lines = []
     for s in services:
         cmd = " ".join(shlex.quote(c) for c in s.command)
+        if s.isolated:  # a function: started with only its own settings and secrets (none written to the Procfile)
+            lines.append(f"{s.name}: exec {shlex.quote(sys.executable)} -m localstack.launch {shlex.quote(s.name)}")
+            continue
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in s.env.items())
         lines.append(f"{s.name}: cd {shlex.quote(str(s.cwd))} && {prefix + ' ' if prefix else ''}exec {cmd}")
     (stack.state_dir / "table.txt").write_text(_table(stack, services))

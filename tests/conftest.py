@@ -43,7 +43,7 @@ class Processes:
                                f"stop it, or set MAM_TEST_PORT_OFFSET to another value")
         LOGS.mkdir(parents=True, exist_ok=True)
         log = open(LOGS / f"{service.name}.log", "ab")
-        env = {**os.environ, **self.stack.env(), **service.env, **(extra_env or {})}
+        env = self.stack.process_env(service, extra_env)  # a function gets only what it gets deployed
         proc = subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs[service.name] = proc

@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from fixtures.library import LibraryFunction, env_for, new_index_name
+from fixtures.library import LibraryFunction, new_index_name
 from mam.library.discover import new_record, video_id_for
 from mam.library.signature import HEADER, sign
 
@@ -18,7 +18,7 @@ VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200  # discovery never decodes t
 
 @pytest.fixture(scope="module")
 def fn(emulators, stack):
-    with LibraryFunction(env_for(stack, None, new_index_name("discover-test"))) as f:
+    with LibraryFunction(stack, None, new_index_name("discover-test")) as f:
         yield f
 
 

@@ -21,6 +21,21 @@ def test_health_route_answers(name, start_function, emulators):
         assert resp.status == 200 and json.loads(resp.read()) == {"ok": True, "function": name}
 
 
+@pytest.mark.parametrize("name", [s.name for s in manifest.functions()])
+def test_running_function_holds_only_its_own_secrets(name, start_function, processes, emulators):
+    """Read from the live process (/proc/PID/environ): the fixtures start it with what it gets deployed, no more."""
+    from localstack.stack import LOCAL_SECRETS, grants, template_secrets
+
+    start_function(name)
+    raw = open(f"/proc/{processes.procs[name].pid}/environ", "rb").read().split(b"\0")
+    env = dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+    assert {k for k in env if k in template_secrets()} == grants(name)
+    assert not {k for k in env if k.startswith("AWS_")}
+    for secret in template_secrets() - grants(name):  # nor under another name
+        if secret in LOCAL_SECRETS:
+            assert LOCAL_SECRETS[secret] not in env.values(), secret
+
+
 def test_missing_settings_stop_start_up_naming_every_problem(stack_env):
     spec = manifest.function("upload_status")
     env = {**os.environ, "GCP_PROJECT": "", "TRANSLOADIT_AUTH_SECRET": "", "UPLOAD_MAX_BYTES": "lots"}

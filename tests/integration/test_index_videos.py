@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 import requests
-from conftest import LOGS, ROOT, wait_for
+from conftest import LOGS, wait_for
 
+from localstack.stack import grants
 from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
 
 pytestmark = pytest.mark.timeout(240)
@@ -27,21 +26,22 @@ DEADLINE = 120  # seconds; the deadline case backdates its run instead of waitin
 
 
 class Functions:
-    """index_videos (public) and index_tasks (private) on free ports, pointed at each other and the stand-in."""
+    """index_videos (public) and index_tasks (private) on free ports, pointed at each other and the stand-in, each
+    with only the environment it gets deployed (index_tasks is not granted the webhook secret)."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, stack, settings: dict[str, str], secrets: dict[str, str]):
         self.public_port, self.private_port = free_port(), free_port()
         self.public = f"http://127.0.0.1:{self.public_port}"
         self.private = f"http://127.0.0.1:{self.private_port}"
-        env = {**env, "FUNCTION_URL_INDEX_VIDEOS": self.public, "FUNCTION_URL_INDEX_TASKS": self.private}
+        settings = {**settings, "FUNCTION_URL_INDEX_VIDEOS": self.public, "FUNCTION_URL_INDEX_TASKS": self.private}
         LOGS.mkdir(parents=True, exist_ok=True)
         self.procs = []
         for target, port in (("index_videos", self.public_port), ("index_tasks", self.private_port)):
+            granted = {k: v for k, v in secrets.items() if k in grants(target)}
+            service = stack.function(target, port, overrides={**settings, **granted})
             log = open(LOGS / f"test-{target}.log", "ab")  # noqa: SIM115 - owned by the process
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "functions_framework", "--source", str(ROOT / "functions/index_videos/main.py"),
-                 "--target", target, "--host", "127.0.0.1", "--port", str(port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            self.procs.append(subprocess.Popen(service.command, env=service.env, stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
         for url in (self.public, self.private):
             wait_http(f"{url}/health", timeout=30)
 
@@ -62,10 +62,9 @@ def twelvelabs():
 
 @pytest.fixture(scope="module")
 def fns(emulators, stack, twelvelabs):
-    env = {**os.environ, **stack.env(), "TWELVELABS_BASE_URL": twelvelabs.base_url,
-           "TWELVELABS_API_KEY": twelvelabs.api_key, "TWELVELABS_WEBHOOK_SECRET": SECRET,
-           "TWELVELABS_INDEX_NAME": f"index-test-{uuid.uuid4().hex[:8]}", "INDEX_DEADLINE_SECONDS": str(DEADLINE)}
-    f = Functions(env)
+    settings = {"TWELVELABS_BASE_URL": twelvelabs.base_url, "TWELVELABS_INDEX_NAME": f"index-test-{uuid.uuid4().hex[:8]}",
+                "INDEX_DEADLINE_SECONDS": str(DEADLINE)}
+    f = Functions(stack, settings, {"TWELVELABS_API_KEY": twelvelabs.api_key, "TWELVELABS_WEBHOOK_SECRET": SECRET})
     yield f
     f.stop()
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 from conftest import LOGS, id_token
-from fixtures.library import LibraryFunction, env_for, index_entries, new_index_name, store_video, tl_client
+from fixtures.library import LibraryFunction, index_entries, new_index_name, store_video, tl_client
 
 from localstack.twelvelabs.testing import StandIn, make_video
 
@@ -29,7 +29,7 @@ def index_name() -> str:
 
 @pytest.fixture(scope="module")
 def fn(emulators, stack, standin, index_name):
-    with LibraryFunction(env_for(stack, standin, index_name)) as f:
+    with LibraryFunction(stack, standin, index_name) as f:
         yield f
 
 

@@ -62,7 +62,7 @@ def library(emulators, stack, standin, index_name):
 
 @pytest.fixture(scope="module")
 def fn(library, stack, standin, index_name):
-    with LibraryFunction(env_for(stack, standin, index_name)) as f:
+    with LibraryFunction(stack, standin, index_name) as f:
         yield f
 
 
