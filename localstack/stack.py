@@ -217,9 +217,10 @@ class Stack:
             Service("firestore", self.port("firestore"),
                     ["node", str(ROOT / "localstack" / "firestore.mjs"), str(self.port("firestore"))],
                     ready_url=f"http://127.0.0.1:{self.port('firestore') + 1}/healthz"),
+            # gcloud-tasks-emulator behind our launcher, which refuses reused task names like Cloud Tasks does
             Service("tasks", self.port("tasks"),
-                    [str(ROOT / ".venv-tasks" / "bin" / "gcloud-tasks-emulator"), "start", "-p", str(self.port("tasks")),
-                     "-r", "20", "-q"]),
+                    [str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localstack.tasks",
+                     "--port", str(self.port("tasks")), "--max-retries", "20"], env={"PYTHONPATH": str(ROOT)}),
             Service("s3", self.port("s3"), [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
                                             str(self.port("s3"))], ready_url=f"{self.url('s3')}/moto-api/"),
             Service("auth", self.port("auth"),
