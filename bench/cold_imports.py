@@ -7,7 +7,6 @@ Flask (which the runtime loads first either way, shown as a baseline), with the 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    env = {**os.environ, **Stack().env()}
+    stack = Stack()
     print(f"{'function':<20} {'median ms':>10} {'best ms':>9} {'modules':>8} {'baseline ms':>12}")
     for f in manifest()["functions"]:
         main_py = ROOT / "functions" / f["source"] / "main.py"
@@ -44,7 +43,8 @@ def main() -> int:
             continue
         times, base, mods = [], [], 0
         for _ in range(args.runs):
-            out = subprocess.run([sys.executable, "-c", PROBE, str(main_py), f["entry_point"]], env=env,
+            out = subprocess.run([sys.executable, "-c", PROBE, str(main_py), f["entry_point"]],
+                                 env=stack.function_env(f["name"]),  # what it gets deployed, no more
                                  capture_output=True, text=True, timeout=120)
             if out.returncode != 0:
                 print(f"{f['name']:<20} import failed: {out.stderr.strip().splitlines()[-1:]}")

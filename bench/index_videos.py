@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, wait_ready
+from localstack.stack import Stack, grants, wait_ready
 from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
 
 OURS_KEY = "bench-ours-key"
@@ -217,15 +217,15 @@ def run(args, stack: Stack, procs: Procs) -> int:
                  log_path=str(procs.logs / "twelvelabs.log"))
     procs.standin = tl
     public, private = free_port(), free_port()
-    fenv = {**env, "TWELVELABS_BASE_URL": tl.base_url, "TWELVELABS_API_KEY": OURS_KEY,
-            "TWELVELABS_WEBHOOK_SECRET": SECRET, "TWELVELABS_INDEX_NAME": "bench",
+    fenv = {"TWELVELABS_BASE_URL": tl.base_url, "TWELVELABS_INDEX_NAME": "bench",
             "FUNCTION_URL_INDEX_VIDEOS": f"http://127.0.0.1:{public}",
             "FUNCTION_URL_INDEX_TASKS": f"http://127.0.0.1:{private}"}
+    secrets = {"TWELVELABS_API_KEY": OURS_KEY, "TWELVELABS_WEBHOOK_SECRET": SECRET}
     fn = {}
     for target, port in (("index_videos", public), ("index_tasks", private)):
-        fn[target] = procs.start(target, [sys.executable, "-m", "functions_framework", "--source",
-                                          str(ROOT / "functions/index_videos/main.py"), "--target", target,
-                                          "--host", "127.0.0.1", "--port", str(port)], fenv)
+        # Each function with only its deployed environment: index_tasks is not granted the webhook secret.
+        svc = stack.function(target, port, {**fenv, **{k: v for k, v in secrets.items() if k in grants(target)}})
+        fn[target] = procs.start(target, svc.command, svc.env)
         wait_http(f"http://127.0.0.1:{port}/health", timeout=60)
     os.environ.update({k: fenv[k] for k in ("TWELVELABS_BASE_URL", "TWELVELABS_INDEX_NAME",
                                             "FUNCTION_URL_INDEX_TASKS", "FUNCTION_URL_INDEX_VIDEOS")})

@@ -99,10 +99,9 @@ def main() -> int:
         ensure_bucket(stack)
         ids = _seed(args.videos)
         port = free_port()
-        fn = subprocess.Popen([sys.executable, "-m", "functions_framework", "--source",
-                               str(ROOT / "functions/library/main.py"), "--target", "library", "--host", "127.0.0.1",
-                               "--port", str(port)], env={**os.environ, "LOG_LEVEL": "WARNING"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        svc = stack.function("library", port, {"LOG_LEVEL": "WARNING"})  # only its deployed environment
+        fn = subprocess.Popen(svc.command, env=svc.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/health", timeout=30)
         http = requests.Session()

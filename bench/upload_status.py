@@ -265,10 +265,10 @@ def main() -> int:
         wait_ready(service, alive=lambda: procs[-1].poll() is None)
 
     def instance(name: str, extra: dict[str, str]) -> tuple[str, int]:
+        """One more upload_status process, with only its deployed environment (plus `extra` settings)."""
         port = free_port()
-        svc = dataclasses.replace(fn, name=name, port=port, ready_url=f"http://127.0.0.1:{port}/health",
-                                  command=[*fn.command[:-1], str(port)])
-        spawn(svc, {**env, **fn.env, "LOG_LEVEL": "WARNING", **extra})
+        svc = dataclasses.replace(stack.function("upload_status", port, {"LOG_LEVEL": "WARNING", **extra}), name=name)
+        spawn(svc, svc.env)
         return f"http://127.0.0.1:{port}", procs[-1].pid
 
     try:
@@ -277,7 +277,6 @@ def main() -> int:
         spawn(firestore, env)
         firestore_pid = procs[-1].pid
         proxy = CallCounter(firestore.port)
-        fn = next(s for s in stack.functions() if s.name == "upload_status")
         # Instances of the same function (the local stack's command line): as shipped (coalesced reads), with
         # coalescing off (one read per call, always), and one behind the counting proxy for the RPC figures.
         # Throughput instances talk straight to the emulator so the Python proxy adds no latency.
@@ -333,7 +332,7 @@ def main() -> int:
             **{f"{mode}_{route}_{k}": round(v, 3) for mode, r in figures.items() for route, f in r.items()
                for k, v in f.items() if k.endswith("_cpu_ms") or k == "steal_pct"},
         }
-        print(f"upload_status under functions-framework (gunicorn, THREADS={fn.env.get('THREADS')}), Firestore emulator, "
+        print(f"upload_status under functions-framework (gunicorn, THREADS={stack.function_env('upload_status')['THREADS']}), Firestore emulator, "
               f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.seconds:.0f}s per route")
         for mode, r in rps.items():
             print(f"  [{mode}] GET /health {r['health']:7.1f} req/s | POST /status {r['status']:7.1f} req/s "
