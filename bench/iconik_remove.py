@@ -47,7 +47,8 @@ class Procs:
 
     def start(self, service, env: dict[str, str]) -> None:
         log = open(self.logs / f"{service.name}.log", "ab")  # noqa: SIM115 - owned by the process
-        proc = subprocess.Popen(service.command, cwd=service.cwd, env={**env, **service.env}, stdout=log,
+        env = dict(service.env) if service.isolated else {**env, **service.env}  # a function: only its own
+        proc = subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(proc)
         wait_ready(service, alive=lambda: proc.poll() is None)
@@ -135,9 +136,9 @@ def main() -> int:
         ensure_bucket(stack)
         ensure_queues(stack)
         procs.start(next(s for s in stack.standins() if s.name == "iconik"), env)
-        for fn in stack.functions():
-            if fn.name in ("iconik_handler", "iconik_tasks"):
-                procs.start(fn, env)
+        for name in ("iconik_handler", "iconik_tasks"):
+            procs.start(stack.function(name, overrides={"ICONIK_RATE_LIMIT": str(args.client_rate), "LOG_LEVEL": "INFO"}),
+                        env)
         admin = Admin(stack.url("iconik"))
         admin.reset(wipe_storage=True)
         info = admin.info()
