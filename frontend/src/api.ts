@@ -32,8 +32,8 @@ export interface StatusEntry {
 export interface Clip {
   start: number
   end: number
-  rank?: number
-  score?: number | null
+  /** place in the whole search, 1 = best (Twelve Labs gives no relevance score) */
+  rank?: number | null
   thumbnail_url?: string | null
 }
 

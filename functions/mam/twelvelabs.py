@@ -6,7 +6,8 @@ and errors below, never SDK types. SDK quirks it absorbs (see shared/contracts/t
 - SDK retries are off and broken for multipart calls: callers retry through Cloud Tasks with backoff instead,
   honouring `TwelveLabsError.retry_after`;
 - search pagers silently stop on an expired token: pages are fetched one at a time with `search_page`;
-- a failed task's `error_reason` is not modelled by the SDK: it is read from the extra fields.
+- a failed task's `error_reason` is not modelled by the SDK: it is read from the extra fields;
+- Marengo 3.0 clips carry a `rank` (1 = best) but no score, confidence or matched option: order comes from rank.
 Webhook signatures (`TL-Signature: t=<unix>,v1=<hex>`) are verified here too, without importing the SDK.
 
 The SDK import costs about a second, so it happens on first use, never at module import.
@@ -26,9 +27,9 @@ from typing import Any
 # Index created when missing: Marengo for search over what is seen and heard, with thumbnails.
 INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
 INDEX_ADDONS = ["thumbnail"]
-# Our search options -> Twelve Labs search_options. On Marengo 3.0 `audio` is non-speech sound and
-# `transcription` is speech; people who tick "audio" mean both.
-SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("audio", "transcription")}
+# Our search options -> Twelve Labs search_options (Marengo 3.0 meanings). `visual` is the picture and on-screen
+# text; `transcription` is speech and `audio` only non-speech sound, so our "audio" ("speech and sound") sends both.
+SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("transcription", "audio")}
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 WEBHOOK_TOLERANCE_SECONDS = 300
 
@@ -102,24 +103,29 @@ class TaskInfo:
 
 @dataclass(frozen=True)
 class Clip:
-    """One matching segment of a video, in seconds."""
+    """One matching segment of a video, in seconds; `rank` is its place in the whole search (1 = best)."""
 
     video_id: str
     start: float
     end: float
     rank: int | None
-    score: float | None = None
     thumbnail_url: str | None = None  # expires after an hour: never store it
     transcription: str | None = None
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A video of a search result (group_by=video) with its clips; `user_metadata` as set at indexing."""
+    """A video of a search result (group_by=video) with its clips best first; `user_metadata` as set at indexing."""
 
     video_id: str
     clips: tuple[Clip, ...]
     user_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_rank(self) -> int | None:
+        """The rank of the video's best clip (None when Twelve Labs gave no rank)."""
+        ranks = [c.rank for c in self.clips if c.rank is not None]
+        return min(ranks) if ranks else None
 
 
 @dataclass(frozen=True)
@@ -317,7 +323,8 @@ class TwelveLabsClient:
             raise
 
     def search_page(self, page_token: str) -> SearchPage:
-        """A later page; raises TokenExpired when the token expired or the index changed (search again)."""
+        """A later page; raises TokenExpired when the token expired or the index changed (search again).
+        include_user_metadata is asked for again: the API honours it per page, not per search."""
         return _search_page(self._call(self._client().search.retrieve, page_token, include_user_metadata=True))
 
     # -- videos in the index --
@@ -378,27 +385,28 @@ def _task_info(t: Any) -> TaskInfo:
                     thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()), updated_at=t.updated_at)
 
 
+def _rank_key(rank: int | None) -> tuple[bool, int]:
+    return (rank is None, rank or 0)  # unranked last
+
+
 def _search_page(res: Any) -> SearchPage:
     hits = []
     for item in res.data or []:
         clips_raw = item.clips if item.clips is not None else [item]  # tolerate group_by=clip items
         vid = item.id or item.video_id or ""
-        clips = tuple(Clip(video_id=c.video_id or vid, start=float(c.start or 0), end=float(c.end or 0),
-                           rank=int(c.rank) if c.rank is not None else None,
-                           score=_extra_float(c, "score"), thumbnail_url=c.thumbnail_url,
-                           transcription=c.transcription) for c in clips_raw)
-        meta = item.user_metadata or (clips_raw[0].user_metadata if clips_raw and clips_raw[0].user_metadata else {})
+        clips = tuple(sorted((Clip(video_id=c.video_id or vid, start=float(c.start or 0), end=float(c.end or 0),
+                                   rank=int(c.rank) if c.rank is not None else None, thumbnail_url=c.thumbnail_url,
+                                   transcription=c.transcription) for c in clips_raw),
+                             key=lambda c: _rank_key(c.rank)))
+        # a video group is {id, clips}: its user metadata (asked for on every page) rides on the clips
+        meta = item.user_metadata or next((c.user_metadata for c in clips_raw if c.user_metadata), None)
         hits.append(SearchHit(video_id=vid, clips=clips, user_metadata=dict(meta or {})))
+    # videos best clip first, computed from the ranks (Marengo 3.0 gives no score); stable for equal ranks
+    hits.sort(key=lambda h: _rank_key(h.best_rank))
     info = res.page_info
     return SearchPage(hits=tuple(hits), next_page_token=getattr(info, "next_page_token", None),
                       total_results=getattr(info, "total_results", None),
                       page_expires_at=getattr(info, "page_expires_at", None))
-
-
-def _extra_float(obj: Any, name: str) -> float | None:
-    extra = getattr(obj, "model_extra", None) or {}
-    v = extra.get(name) if isinstance(extra, dict) else None
-    return float(v) if isinstance(v, (int, float)) else None
 
 
 _clients: dict[tuple[str, str, str], TwelveLabsClient] = {}

@@ -24,7 +24,9 @@ from .state import Index, Store, Task, Video, new_id, rfc3339
 from .webhooks import Webhooks
 
 log = logging.getLogger("twelvelabs.app")
-MODELS = {"marengo3.0", "marengo2.7", "pegasus1.2"}
+# The index models SDK 1.3.x documents. Marengo 2.7 is gone from the docs and answers search differently
+# (score/confidence, no transcription option); it is refused rather than imitated with 3.0's answers.
+MODELS = {"marengo3.0", "pegasus1.2"}
 MODEL_OPTIONS = {"visual", "audio"}
 ADDONS = {"thumbnail"}
 THUMB_TTL = 3600  # Twelve Labs thumbnail URLs expire after an hour
@@ -203,6 +205,8 @@ def create_index():
         clean.append({"model_name": m["model_name"], "model_options": list(dict.fromkeys(opts))})
     if not isinstance(addons, list) or set(addons) - ADDONS:
         raise ApiError(400, "parameter_invalid", "addons may only contain thumbnail.")
+    if addons and not any(m["model_name"].startswith("marengo") for m in clean):
+        raise ApiError(400, "parameter_invalid", "Add-ons can only be enabled with a Marengo model.")
     store = rt().store
     with store.lock:
         if any(i.name == name for i in store.indexes.values()):
@@ -302,11 +306,8 @@ def create_task():
             meta = json.loads(meta_raw)
         except ValueError:
             raise ApiError(400, "parameter_invalid", "user_metadata must be a JSON-encoded object.") from None
-        if not isinstance(meta, dict) or not all(
-                isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-                for v in meta.values()):
-            raise ApiError(400, "parameter_invalid", "user_metadata values must be strings, numbers, booleans "
-                                                     "or arrays of strings.")
+        if not isinstance(meta, dict) or not all(isinstance(v, (str, int, float, bool)) for v in meta.values()):
+            raise ApiError(400, "parameter_invalid", "user_metadata values must be strings, numbers or booleans.")
     r = rt()
     with r.store.lock:
         _index(index_id, status=400)
@@ -471,8 +472,9 @@ def search_create():
 
 @api.get("/search/<page_token>")
 def search_page(page_token: str):
-    raw = request.args.get("include_user_metadata")
-    return search_mod.retrieve(rt().store, page_token, None if raw is None else raw.lower() == "true")
+    # per request, as the real API: a page fetched without the flag (the SDK pager's later pages) has no metadata
+    wanted = (request.args.get("include_user_metadata") or "").lower() == "true"
+    return search_mod.retrieve(rt().store, page_token, wanted)
 
 
 # ================================ served media ===========================================================

@@ -10,9 +10,11 @@ WINDOW_MAX = 10.0  # seconds: longest span of hits joined into one clip
 HIT_GAP = 3.0      # hits closer than this belong to the same clip
 PAD = 1.0          # seconds added around the hits of a clip
 
-# search option -> understanding source. Marengo 3.0: `audio` = non-speech sound, `transcription` = speech;
-# this stand-in has no sound-event model, so `audio` also listens to speech (as Marengo 2.7 did).
-SOURCES = {"visual": "ocr", "audio": "speech", "transcription": "speech"}
+# search option -> understanding source, with Marengo 3.0's meanings: `visual` = the picture and on-screen text
+# (all we can see is on-screen text, via tesseract), `transcription` = recognised speech, `audio` = non-speech
+# sound. This stand-in has no sound-event model, so `audio` has no source and matches nothing (rather than
+# answering with speech, which the real `audio` option never does).
+SOURCES: dict[str, str | None] = {"visual": "ocr", "transcription": "speech", "audio": None}
 
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(["a", "about", "above", "after", "again", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your"])
@@ -53,6 +55,9 @@ class Hit:
 
 @dataclass
 class Clip:
+    """A ranked window. `score` and `sources` only order and test clips inside the stand-in: the real API
+    (Marengo 3.0) returns neither, so they never go on the wire."""
+
     video_id: str
     start: float
     end: float
@@ -82,11 +87,16 @@ def rank(videos: list[tuple[str, float, dict]], query: str, options: list[str], 
 
     A clip is a run of query-word hits (gaps <= HIT_GAP, span <= WINDOW_MAX), padded and widened to at least
     WINDOW_MIN. Score = sum over matched terms of idf * (1 + ln tf), scaled by how much of the query it covers.
-    With operator "and" a clip must have hits from every chosen source."""
+    With operator "and" a clip must match every chosen option, so `audio` (no source here) makes it match none."""
     terms = query_terms(query)
     if not terms:
         return []
-    sources = {SOURCES[o] for o in options if o in SOURCES}
+    chosen = [SOURCES[o] for o in options if o in SOURCES]
+    if operator == "and" and None in chosen:
+        return []
+    sources = {s for s in chosen if s is not None}
+    if not sources:
+        return []
     term_set = set(terms)
     per_video = {vid: hits_of(u, sources, term_set) for vid, _, u in videos}
     df = {t: sum(1 for hs in per_video.values() if any(h.term == t for h in hs)) for t in terms}

@@ -1,8 +1,12 @@
 """`POST /search` and `GET /search/{page_token}` of the local Twelve Labs: validation, filters, ranking,
-grouping and expiring page tokens."""
+grouping and expiring page tokens. Clips carry only what Marengo 3.0 returns: `video_id`, `start`, `end`, `rank`,
+`thumbnail_url` (thumbnail addon), `transcription` (transcription option) and `user_metadata` (only on a page
+requested with include_user_metadata=true)."""
 from __future__ import annotations
 
 import json
+import math
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -12,8 +16,13 @@ from . import ranking
 from .state import SearchSession, Store, Video, new_id, rfc3339
 
 OPTIONS = ("visual", "audio", "transcription")
-NUMERIC_FIELDS = ("duration", "width", "height", "size", "fps")
-MAX_QUERY_CHARS = 2000  # ~500 tokens
+TRANSCRIPTION_OPTIONS = ("lexical", "semantic")
+# Index model option each search option needs (Marengo 3.0): speech and other sounds both come from `audio`.
+NEEDS = {"visual": "visual", "audio": "audio", "transcription": "audio"}
+# System fields the docs list for search filters; any other key is user metadata (`fps` is not filterable here).
+NUMERIC_FIELDS = ("duration", "width", "height", "size")
+MAX_QUERY_TOKENS = 500  # Marengo 3.0
+_PIECE = re.compile(r"\w+|[^\w\s]")
 
 
 class SearchError(Exception):
@@ -25,7 +34,8 @@ class SearchError(Exception):
 
 
 def options_of(values: list[str]) -> list[str]:
-    """search_options as sent: repeated fields, or one JSON array field (older docs' curl samples)."""
+    """search_options as sent: repeated fields (the SDK), or one JSON array field (older docs' curl samples).
+    A comma-joined value is one unknown option, not several."""
     out: list[str] = []
     for v in values:
         v = v.strip()
@@ -36,8 +46,14 @@ def options_of(values: list[str]) -> list[str]:
                 raise SearchError("parameter_invalid", "search_options is not a valid JSON array.") from exc
             out += [str(x) for x in arr]
         elif v:
-            out += [x.strip() for x in v.split(",") if x.strip()]
+            out.append(v)
     return out
+
+
+def query_tokens(text: str) -> int:
+    """A deliberately high estimate of the model tokens in `text` (a word counts one token per 4 characters,
+    each punctuation mark one), so the stand-in refuses every query the real 500-token limit refuses."""
+    return sum(max(1, math.ceil(len(p) / 4)) for p in _PIECE.findall(text))
 
 
 def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video, float], str]) -> dict:
@@ -50,14 +66,17 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
     query = (form.get("query_text") or "").strip()
     if not query:
         raise SearchError("parameter_not_provided", "The query_text parameter is required.")
-    if len(query) > MAX_QUERY_CHARS:
-        raise SearchError("parameter_invalid", "query_text is too long (500 tokens at most).")
-    options = options_of(form.getlist("search_options"))
+    if query_tokens(query) > MAX_QUERY_TOKENS:
+        raise SearchError("parameter_invalid", f"query_text is too long ({MAX_QUERY_TOKENS} tokens at most).")
+    options = list(dict.fromkeys(options_of(form.getlist("search_options"))))
     if not options:
         raise SearchError("parameter_not_provided", "The search_options parameter is required.")
     bad = [o for o in options if o not in OPTIONS]
     if bad:
         raise SearchError("parameter_invalid", f"Unknown search option(s): {', '.join(bad)}.")
+    bad = [o for o in options_of(form.getlist("transcription_options")) if o not in TRANSCRIPTION_OPTIONS]
+    if bad:
+        raise SearchError("parameter_invalid", f"Unknown transcription option(s): {', '.join(bad)}.")
     group_by = form.get("group_by") or "clip"
     operator = form.get("operator") or "or"
     if group_by not in ("clip", "video"):
@@ -77,9 +96,12 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
         idx = store.indexes.get(index_id)
         if idx is None:
             raise SearchError("resource_not_exist", f"The index {index_id} does not exist.")
-        enabled = idx.options()
-        missing = [o for o in options if (o == "visual" and "visual" not in enabled)
-                   or (o in ("audio", "transcription") and "audio" not in enabled)]
+        marengo = [m for m in idx.models if str(m.get("model_name") or "").startswith("marengo")]
+        if not marengo:
+            raise SearchError("index_not_supported_for_search",
+                              f"The index {index_id} has no Marengo model, so it cannot be searched.")
+        enabled = {o for m in marengo for o in (m.get("model_options") or [])}
+        missing = [o for o in options if NEEDS[o] not in enabled]
         if missing:
             raise SearchError("search_option_not_supported",
                               f"The index was not created with the model option(s) needed for: {', '.join(missing)}.")
@@ -94,16 +116,17 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
                          query, options, operator)
 
     def clip_json(rank_no: int, c: ranking.Clip) -> dict:
+        # no score, confidence or matched modality: Marengo 3.0 answers with the rank alone
         v = by_id[c.video_id]
-        item: dict[str, Any] = {"video_id": c.video_id, "start": c.start, "end": c.end, "rank": rank_no,
-                                "score": c.score, "matched_by": sorted(_OPTION_OF[s] for s in c.sources)}
-        said = ranking.words_between(v.understanding.get("speech") or [], c.start, c.end)
-        if said:
-            item["transcription"] = said
+        item: dict[str, Any] = {"video_id": c.video_id, "start": c.start, "end": c.end, "rank": rank_no}
+        if "transcription" in options:  # the words heard in the clip, when speech was searched
+            said = ranking.words_between(v.understanding.get("speech") or [], c.start, c.end)
+            if said:
+                item["transcription"] = said
         if thumbs:
             item["thumbnail_url"] = clip_thumbnail(v, c.start)
-        if include_meta:
-            item["user_metadata"] = v.user_metadata
+        # kept with the session; `page` drops it unless that page's request asks for user metadata
+        item["user_metadata"] = dict(v.user_metadata)
         return item
 
     ranked = [clip_json(i + 1, c) for i, c in enumerate(clips)]
@@ -112,20 +135,15 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
         groups: dict[str, list[dict]] = {}
         for item in ranked:  # ranked best first, so videos come out ordered by their best clip
             groups.setdefault(item["video_id"], []).append(item)
-        items: list[dict] = []
-        for vid, group in groups.items():
-            entry: dict[str, Any] = {"id": vid, "clips": group}
-            if include_meta:
-                entry["user_metadata"] = by_id[vid].user_metadata
-            items.append(entry)
+        # a video group is {id, clips}; user metadata rides on its clips only
+        items: list[dict] = [{"id": vid, "clips": group} for vid, group in groups.items()]
         inner = len(ranked)
     else:
         items = ranked
     pages = [items[i:i + page_limit] for i in range(0, len(items), page_limit)] or [[]]
     session = SearchSession(id=new_id(), index_id=index_id, generation=generation, expires_at=time.time() + ttl,
                             pages=pages, tokens=[secrets.token_urlsafe(18) for _ in pages], page_limit=page_limit,
-                            total_results=len(items), total_inner_matches=inner, search_pool=pool,
-                            include_user_metadata=include_meta)
+                            total_results=len(items), total_inner_matches=inner, search_pool=pool)
     with store.lock:
         store.drop_expired_sessions(time.time())
         store.sessions[session.id] = session
@@ -134,8 +152,10 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
     return page(session, 0, include_meta)
 
 
-def retrieve(store: Store, token: str, include_meta: bool | None) -> dict:
-    """The page a `next_page_token`/`prev_page_token` points at; 400 search_page_token_expired when stale."""
+def retrieve(store: Store, token: str, include_meta: bool = False) -> dict:
+    """The page a `next_page_token`/`prev_page_token` points at, with user metadata only when this request asks
+    for it (as the real API: the first page's include_user_metadata does not carry over); 400
+    search_page_token_expired when stale."""
     with store.lock:
         ref = store.page_tokens.get(token)
         session = store.sessions.get(ref[0]) if ref else None
@@ -145,10 +165,11 @@ def retrieve(store: Store, token: str, include_meta: bool | None) -> dict:
         if time.time() > session.expires_at or idx is None or idx.generation != session.generation:
             raise SearchError("search_page_token_expired",
                               "The page token has expired or the index changed; run the search again.")
-    return page(session, ref[1], session.include_user_metadata if include_meta is None else include_meta)
+    return page(session, ref[1], include_meta)
 
 
 def page(session: SearchSession, n: int, include_meta: bool) -> dict:
+    """Page `n` of a search session as the API answers it."""
     items = session.pages[n]
     if not include_meta:
         items = [_without_meta(i) for i in items]
@@ -161,9 +182,6 @@ def page(session: SearchSession, n: int, include_meta: bool) -> dict:
     if session.total_inner_matches is not None:
         info["total_inner_matches"] = session.total_inner_matches
     return {"data": items, "page_info": info, "search_pool": session.search_pool}
-
-
-_OPTION_OF = {"ocr": "visual", "speech": "audio"}
 
 
 def _without_meta(item: dict) -> dict:

@@ -81,13 +81,12 @@ class SearchSession:
     index_id: str
     generation: int
     expires_at: float
-    pages: list[list[dict]]
+    pages: list[list[dict]]  # clips keep their user_metadata here; each page request decides whether it is shown
     tokens: list[str]
     page_limit: int
     total_results: int
     total_inner_matches: int | None
     search_pool: dict
-    include_user_metadata: bool
 
 
 class Store:

@@ -16,6 +16,8 @@ import requests
 from twelvelabs import TwelveLabs
 from twelvelabs.core.api_error import ApiError
 from twelvelabs.errors import BadRequestError, NotFoundError, TooManyRequestsError
+from twelvelabs.types.search_item import SearchItem
+from twelvelabs.types.search_item_clips_item import SearchItemClipsItem
 
 from localstack.twelvelabs.testing import StandIn, make_video, serve_dir
 
@@ -23,6 +25,10 @@ pytestmark = pytest.mark.timeout(120)
 
 SECRET = "whsec-contract-test"
 MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
+# What a Marengo 3.0 clip may carry (contract §4 and the SDK's SearchItemClipsItem): no score, confidence or
+# matched option. thumbnail_url needs the thumbnail addon, transcription the transcription option,
+# user_metadata include_user_metadata=true on that very request.
+CLIP_KEYS = {"video_id", "start", "end", "rank", "thumbnail_url", "transcription", "user_metadata"}
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
@@ -238,7 +244,7 @@ def test_injected_429_json_with_retry_after(client, standin, library):
 # ---- search ----------------------------------------------------------------------------------------------
 def test_search_finds_spoken_words_in_the_right_video(client, library):
     res = client.search.create(index_id=library["index_id"], query_text="orange cat in the garden",
-                               search_options=["visual", "audio"], group_by="video")
+                               search_options=["visual", "transcription"], group_by="video")
     assert res.data, "no results"
     top = res.data[0]
     assert top.id == library["cats"].video_id
@@ -262,21 +268,22 @@ def test_search_no_match_is_empty_without_token(client, library):
 
 def test_search_pages_with_tokens_and_metadata_filter(client, library):
     first = client.search.create(index_id=library["index_id"], query_text="cat garden whale ocean",
-                                 search_options=["visual", "audio"], group_by="video", page_limit=1,
+                                 search_options=["visual", "transcription"], group_by="video", page_limit=1,
                                  include_user_metadata=True)
     assert first.page_info.total_results == 2 and len(first.data) == 1
-    assert first.data[0].user_metadata["mam_id"] in ("v-cats", "v-ocean")
+    # a video group is {id, clips}: the metadata rides on its clips
+    assert first.data[0].clips[0].user_metadata["mam_id"] in ("v-cats", "v-ocean")
     token = first.page_info.next_page_token
     assert token
-    second = client.search.retrieve(token)
+    second = client.search.retrieve(token, include_user_metadata=True)
     assert len(second.data) == 1 and second.data[0].id != first.data[0].id
     assert second.page_info.next_page_token is None and second.page_info.prev_page_token
     # the SDK pager walks all pages
     assert len(list(client.search.query(index_id=library["index_id"], query_text="cat garden whale ocean",
-                                        search_options=["visual", "audio"], group_by="video",
+                                        search_options=["visual", "transcription"], group_by="video",
                                         page_limit=1))) == 2
     only = client.search.create(index_id=library["index_id"], query_text="cat garden whale ocean",
-                                search_options=["visual", "audio"], group_by="video",
+                                search_options=["visual", "transcription"], group_by="video",
                                 filter=json.dumps({"kind": "nature"}))
     assert [v.id for v in only.data] == [library["ocean"].video_id]
     with pytest.raises(BadRequestError) as err:
@@ -293,6 +300,120 @@ def test_search_rejects_bad_input(client, library):
                              page_limit=51)
     with pytest.raises(BadRequestError):
         client.search.create(index_id=library["index_id"], search_options=["audio"])
+    # one field "visual,audio" is one unknown option, not two (the SDK repeats the field)
+    with pytest.raises(BadRequestError) as err:
+        client.search.create(index_id=library["index_id"], query_text="cat", search_options=["visual,audio"])
+    assert err.value.body["code"] == "parameter_invalid"
+    with pytest.raises(BadRequestError):
+        client.search.create(index_id=library["index_id"], query_text="cat", search_options=["transcription"],
+                             transcription_options=["fuzzy"])
+    # Marengo 3.0 takes 500 tokens; 400 short words are fine, 300 long ones (two tokens each at least) are not
+    assert client.search.create(index_id=library["index_id"], query_text=" ".join(["cat"] * 400),
+                                search_options=["visual"]).data is not None
+    with pytest.raises(BadRequestError) as err:
+        client.search.create(index_id=library["index_id"], query_text=" ".join(["catamarans"] * 300),
+                             search_options=["visual"])
+    assert err.value.body["code"] == "parameter_invalid"
+
+
+def _raw_keys(model) -> set[str]:
+    """The wire keys a parsed SDK model was given (declared fields set, plus any extra the SDK did not model)."""
+    return set(model.model_fields_set) | set(model.model_extra or {})
+
+
+def test_marengo3_clips_carry_exactly_what_the_real_api_returns(client, library):
+    idx = library["index_id"]
+    clips = client.search.create(index_id=idx, query_text="cat garden whale ocean", group_by="clip",
+                                 search_options=["visual", "transcription"], include_user_metadata=True)
+    assert clips.data
+    for item in clips.data:
+        assert not item.model_extra, item.model_extra  # nothing the SDK does not model: no score, no matched_by
+        keys = _raw_keys(item)
+        assert keys <= CLIP_KEYS and keys <= set(SearchItem.model_fields)
+        # transcription only where words were heard in the clip; everything else always
+        assert keys - {"transcription"} == {"video_id", "start", "end", "rank", "thumbnail_url", "user_metadata"}
+    assert [c.rank for c in clips.data] == list(range(1, len(clips.data) + 1))
+    assert any(c.transcription for c in clips.data)
+
+    grouped = client.search.create(index_id=idx, query_text="cat garden whale ocean", group_by="video",
+                                   search_options=["visual"])
+    assert grouped.data
+    for video in grouped.data:
+        assert _raw_keys(video) == {"id", "clips"} and not video.model_extra
+        for clip in video.clips:
+            assert not clip.model_extra, clip.model_extra
+            # neither transcription (not searched) nor user_metadata (not asked for)
+            assert _raw_keys(clip) == {"video_id", "start", "end", "rank", "thumbnail_url"}
+            assert _raw_keys(clip) <= set(SearchItemClipsItem.model_fields)
+
+
+def test_later_pages_carry_user_metadata_only_when_that_request_asks(client, library):
+    first = client.search.create(index_id=library["index_id"], query_text="cat garden whale ocean",
+                                 search_options=["visual", "transcription"], group_by="video", page_limit=1,
+                                 include_user_metadata=True)
+    assert first.data[0].clips[0].user_metadata
+    token = first.page_info.next_page_token
+    bare = client.search.retrieve(token)  # the first page's flag does not carry over
+    assert bare.data and all(c.user_metadata is None and "user_metadata" not in _raw_keys(c)
+                             for v in bare.data for c in v.clips)
+    asked = client.search.retrieve(token, include_user_metadata=True)
+    assert {c.user_metadata["mam_id"] for v in asked.data for c in v.clips} <= {"v-cats", "v-ocean"}
+    # so the SDK pager, which fetches later pages without the flag, has metadata on page 1 only
+    pager = client.search.query(index_id=library["index_id"], query_text="cat garden whale ocean",
+                                search_options=["visual", "transcription"], group_by="video", page_limit=1,
+                                include_user_metadata=True)
+    videos = list(pager)
+    assert len(videos) == 2
+    assert videos[0].clips[0].user_metadata and videos[1].clips[0].user_metadata is None
+
+
+def test_audio_is_non_speech_sound_and_transcription_is_speech(client, library):
+    idx = library["index_id"]
+    spoken = "orange cat jumps over the fence"  # said in cats.mp4, never shown (its caption is "Garden Party")
+    heard = client.search.create(index_id=idx, query_text=spoken, search_options=["transcription"],
+                                 group_by="video")
+    assert [v.id for v in heard.data] == [library["cats"].video_id]
+    assert heard.data[0].clips[0].transcription  # the words heard in the clip
+    # Marengo 3.0's `audio` is non-speech sound: speech never answers it (this stand-in hears no other sound)
+    assert client.search.create(index_id=idx, query_text=spoken, search_options=["audio"]).data == []
+    assert client.search.create(index_id=idx, query_text=spoken, search_options=["visual"]).data == []
+    assert client.search.create(index_id=idx, query_text=spoken, search_options=["transcription", "audio"],
+                                operator="and").data == []
+    either = client.search.create(index_id=idx, query_text=spoken, search_options=["transcription", "audio"])
+    assert {c.video_id for c in either.data} == {library["cats"].video_id}
+    # `visual` is the picture and on-screen text: the caption is found there, and not by transcription
+    assert [c.video_id for c in client.search.create(index_id=idx, query_text="garden party",
+                                                     search_options=["visual"]).data] == [library["cats"].video_id]
+
+
+def test_search_options_need_a_marengo_index_with_the_matching_model_option(client):
+    seen = client.indexes.create(index_name=f"visual-only-{time.time_ns()}",
+                                 models=[{"model_name": "marengo3.0", "model_options": ["visual"]}])
+    for option in ("transcription", "audio"):  # both come from the index option `audio`
+        with pytest.raises(BadRequestError) as err:
+            client.search.create(index_id=seen.id, query_text="cat", search_options=[option])
+        assert err.value.body["code"] == "search_option_not_supported"
+    assert client.search.create(index_id=seen.id, query_text="cat", search_options=["visual"]).data == []
+    generative = client.indexes.create(index_name=f"pegasus-{time.time_ns()}",
+                                       models=[{"model_name": "pegasus1.2", "model_options": ["visual", "audio"]}])
+    with pytest.raises(BadRequestError) as err:
+        client.search.create(index_id=generative.id, query_text="cat", search_options=["visual"])
+    assert err.value.body["code"] == "index_not_supported_for_search"
+    with pytest.raises(BadRequestError):  # thumbnails are a Marengo add-on
+        client.indexes.create(index_name=f"pegasus-thumbs-{time.time_ns()}", addons=["thumbnail"],
+                              models=[{"model_name": "pegasus1.2", "model_options": ["visual", "audio"]}])
+    with pytest.raises(BadRequestError):  # not a model SDK 1.3.x documents (2.7 would answer with scores)
+        client.indexes.create(index_name=f"old-{time.time_ns()}",
+                              models=[{"model_name": "marengo2.7", "model_options": ["visual", "audio"]}])
+    for index in (seen, generative):
+        client.indexes.delete(index.id)
+
+
+def test_task_user_metadata_values_are_scalars(client, library, files):
+    with pytest.raises(BadRequestError) as err:
+        client.tasks.create(index_id=library["index_id"], video_url=f"{files}/cats.mp4",
+                            user_metadata=json.dumps({"tags": ["a", "b"]}))
+    assert err.value.body["code"] == "parameter_invalid"
 
 
 # ---- index videos, token invalidation, delete ----------------------------------------------------------------
@@ -317,7 +438,9 @@ def test_videos_list_retrieve_transcription_and_delete(client, library, files):
     assert err.value.body["code"] == "search_page_token_expired"
     with pytest.raises(NotFoundError):
         client.indexes.videos.retrieve(idx, task.video_id)
-    found = client.search.create(index_id=idx, query_text="orange cat", search_options=["audio"], group_by="video")
+    found = client.search.create(index_id=idx, query_text="orange cat garden fence", search_options=["transcription"],
+                                 group_by="video")
+    assert library["cats"].video_id in {r.id for r in found.data}  # the same words, still found in the first copy
     assert task.video_id not in {r.id for r in found.data}
 
 

@@ -75,6 +75,7 @@ def test_search_returns_our_record_id_and_pages(client, indexed, standin):
 
     both = client.search("blue whale red fox", options=["visual", "audio"], page_limit=1)
     assert len(both.hits) == 1 and both.next_page_token and both.total_results == 2
+    # Twelve Labs honours include_user_metadata per page, so the adapter asks for it again on later pages
     second = client.search_page(both.next_page_token)
     assert {both.hits[0].user_metadata["mam_id"], second.hits[0].user_metadata["mam_id"]} == {"rec-whale", "rec-fox"}
     assert second.next_page_token is None

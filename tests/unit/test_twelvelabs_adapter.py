@@ -1,6 +1,7 @@
 """The Twelve Labs adapter's pure parts: error mapping, Retry-After, failed-task reasons, webhook signatures."""
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import hashlib
 import hmac
@@ -97,3 +98,31 @@ def test_webhook_rejections(secret, header, body, now, reason):
 def test_client_repr_hides_the_key():
     c = tl.TwelveLabsClient("secret-key-123", "http://127.0.0.1:1/v1.3", "idx")
     assert "secret-key-123" not in repr(c)
+
+
+def _results(body: dict):
+    from twelvelabs.core.pydantic_utilities import parse_obj_as
+    from twelvelabs.types.search_results import SearchResults
+
+    return parse_obj_as(SearchResults, body)
+
+
+def test_search_page_orders_by_rank_and_reads_metadata_from_clips():
+    # a Marengo 3.0 answer (group_by=video): clips carry rank but no score; user metadata rides on the clips
+    res = _results({"data": [
+        {"id": "v-b", "clips": [{"video_id": "v-b", "start": 9, "end": 14, "rank": 4, "user_metadata": {"mam_id": "b"}},
+                                {"video_id": "v-b", "start": 1, "end": 6, "rank": 2, "user_metadata": {"mam_id": "b"}}]},
+        {"id": "v-a", "clips": [{"video_id": "v-a", "start": 0, "end": 5, "rank": 1, "thumbnail_url": "http://t/1",
+                                 "user_metadata": {"mam_id": "a"}}]},
+        {"id": "v-c", "clips": [{"video_id": "v-c", "start": 0, "end": 5}]},  # no rank: last
+    ], "page_info": {"limit_per_page": 3, "total_results": 3, "next_page_token": "n1",
+                     "page_expires_at": "2030-01-01T00:00:00Z"}})
+    page = tl._search_page(res)
+    assert [h.video_id for h in page.hits] == ["v-a", "v-b", "v-c"]
+    assert [h.best_rank for h in page.hits] == [1, 2, None]
+    assert [c.rank for c in page.hits[1].clips] == [2, 4] and page.hits[1].clips[0].start == 1.0
+    assert [h.user_metadata for h in page.hits] == [{"mam_id": "a"}, {"mam_id": "b"}, {}]
+    assert page.hits[0].clips[0].thumbnail_url == "http://t/1"
+    assert (page.next_page_token, page.total_results) == ("n1", 3)
+    # no relevance score is modelled: Marengo 3.0 has none to give
+    assert "score" not in {f.name for f in dataclasses.fields(tl.Clip)}

@@ -3,6 +3,8 @@
 An index entry is shown only when it maps to a current record: its `mam_id` (set at indexing) names a record
 whose `tl_video_id` is that entry. Entries of deleted, re-indexed or foreign videos are skipped and logged.
 Clip thumbnail URLs come from Twelve Labs and expire after an hour: they are passed through, never stored.
+Order: Marengo 3.0 gives each clip a `rank` (1 = best in the whole search) and no score, so videos are listed by
+their best clip's rank and clips best first; that rank is the only measure of relevance we pass on.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from mam.settings import Settings
 
 MAX_QUERY_CHARS = 500
 PAGE_LIMIT = 12  # videos per page
+# What people may search: "visual" = what is seen, on-screen text included (Twelve Labs `visual`); "audio" = what
+# is heard, speech and other sounds (Twelve Labs `transcription` + `audio`; see twelvelabs.SEARCH_OPTIONS).
 OPTIONS = ("visual", "audio")
 DEFAULT_OPTIONS = "visual,audio"
 _TOKEN = re.compile(r"^[A-Za-z0-9._~+=-]{1,512}$")
@@ -82,7 +86,8 @@ def search(settings: Settings, query: str, options: list[str], page_token: str |
 
 
 def join(settings: Settings, hits: Any) -> list[dict[str, Any]]:
-    """Search hits with their library records (one batched read), in Twelve Labs' order; unknown ones skipped."""
+    """Search hits with their library records (one batched read), in the order given (best clip first); unknown
+    ones skipped."""
     wanted = {h.video_id: str(h.user_metadata.get("mam_id") or "") for h in hits}
     records = store.get_videos({m for m in wanted.values() if m})
     results: list[dict[str, Any]] = []
@@ -101,6 +106,6 @@ def join(settings: Settings, hits: Any) -> list[dict[str, Any]]:
 
 
 def clip_json(clip: Any) -> dict[str, Any]:
-    """Schema `Clip`: start/end in seconds, rank (1 = best), score when given, a short-lived thumbnail URL."""
+    """Schema `Clip`: start/end in seconds, rank (1 = best in the whole search), a short-lived thumbnail URL."""
     return {"start": round(float(clip.start), 3), "end": round(float(clip.end), 3), "rank": clip.rank,
-            "score": clip.score, "thumbnail_url": clip.thumbnail_url}
+            "thumbnail_url": clip.thumbnail_url}
