@@ -8,7 +8,7 @@ machine's two cores with the load generator), and the Firestore RPCs per status 
 counted on the wire by the proxy (HTTP/1.1 request lines, or HTTP/2 HEADERS frames decoded with HPACK), not by
 trusting the code.
 
-Usage: .venv/bin/python bench/upload_status.py [--seconds 3] [--rounds 3] [--concurrency 8] [--videos 20]
+Usage: .venv/bin/python bench/upload_status.py [--requests 2000] [--rounds 3] [--concurrency 8] [--videos 20]
 """
 from __future__ import annotations
 
@@ -143,18 +143,20 @@ class CallCounter:
 
 
 # ---- load --------------------------------------------------------------------------------------------------------
-async def _drive(url: str, method: str, body: bytes | None, headers: dict[str, str], seconds: float,
+async def _drive(url: str, method: str, body: bytes | None, headers: dict[str, str], requests: int,
                  concurrency: int, expect: int) -> tuple[int, float]:
+    """Send exactly `requests` requests from `concurrency` workers; return (answers as expected, seconds taken)."""
     import aiohttp
 
     done = 0
     errors = 0
-    deadline = time.perf_counter() + seconds
+    left = requests  # bounded by a count, never by a time budget
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         async def worker() -> None:
-            nonlocal done, errors
-            while time.perf_counter() < deadline:
+            nonlocal done, errors, left
+            while left > 0:
+                left -= 1
                 try:
                     async with session.request(method, url, data=body, headers=headers) as resp:
                         await resp.read()
@@ -227,12 +229,12 @@ def _measure(base: str, body: bytes, etag: str, args, pids: dict[str, int]) -> d
     cpu = {name: dict.fromkeys(pids, 0.0) for name in routes}
     stolen = {name: [0, 0] for name in routes}
     for r in routes.values():  # warm-up (imports, connections, presign cache)
-        asyncio.run(_drive(*r[:4], 1.0, args.concurrency, r[4]))
+        asyncio.run(_drive(*r[:4], max(1, args.requests // 10), args.concurrency, r[4]))
     for _ in range(args.rounds):
         for name, r in routes.items():
             before = {k: tree_cpu(p) for k, p in pids.items()}
             ticks = machine_ticks()
-            n, t = asyncio.run(_drive(*r[:4], args.seconds, args.concurrency, r[4]))
+            n, t = asyncio.run(_drive(*r[:4], args.requests, args.concurrency, r[4]))
             for k, p in pids.items():
                 cpu[name][k] += tree_cpu(p) - before[k]
             after = machine_ticks()
@@ -247,7 +249,7 @@ def _measure(base: str, body: bytes, etag: str, args, pids: dict[str, int]) -> d
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=float, default=3.0, help="length of each measuring round per route")
+    ap.add_argument("--requests", type=int, default=2000, help="requests per measuring round per route")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--videos", type=int, default=20)
@@ -321,7 +323,7 @@ def main() -> int:
             return {k.rsplit("/", 1)[-1]: round(v / n, 3) for k, v in snap.items()}
 
         result = {
-            "videos": args.videos, "concurrency": args.concurrency, "seconds_per_route": args.seconds * args.rounds,
+            "videos": args.videos, "concurrency": args.concurrency, "requests_per_route": args.requests * args.rounds,
             **{f"{mode}_{route}_rps": round(v, 1) for mode, r in rps.items() for route, v in r.items()},
             "ratio_status_to_health": round(rps["shipped"]["status"] / rps["shipped"]["health"], 3),
             "ratio_304_to_health": round(rps["shipped"]["status_304"] / rps["shipped"]["health"], 3),
@@ -333,7 +335,7 @@ def main() -> int:
                for k, v in f.items() if k.endswith("_cpu_ms") or k == "steal_pct"},
         }
         print(f"upload_status under functions-framework (gunicorn, THREADS={stack.function_env('upload_status')['THREADS']}), Firestore emulator, "
-              f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.seconds:.0f}s per route")
+              f"{args.videos} videos per call, concurrency {args.concurrency}, {args.rounds} x {args.requests} requests per route")
         for mode, r in rps.items():
             print(f"  [{mode}] GET /health {r['health']:7.1f} req/s | POST /status {r['status']:7.1f} req/s "
                   f"(ratio {r['status'] / r['health']:.3f}) | 304 {r['status_304']:7.1f} req/s "
