@@ -1,7 +1,11 @@
 """Cloud Tasks: enqueue HTTP tasks to our private functions with deterministic names and schedule times.
 
-A named task is created once: a second create with the same key answers ALREADY_EXISTS, which we treat as done,
-so a retried caller never doubles the work. Locally the Cloud Tasks emulator (CLOUD_TASKS_EMULATOR_HOST) is used.
+A named task is created once: Cloud Tasks refuses a second create with the same name with ALREADY_EXISTS while
+the task exists and for ~1 hour after it ran or was deleted. `enqueue` reports that as the outcome
+`already_queued` (the same hop was queued before, e.g. by a retried caller: nothing to do). The other side of
+that rule: a chain must give every *later* hop a name of its own (a hop/attempt/sequence number in the key),
+or the next hop is refused and the chain silently stops. Locally the strict emulator (`localstack/tasks`,
+CLOUD_TASKS_EMULATOR_HOST) refuses reused names the same way.
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import flask
 
@@ -31,7 +35,9 @@ def _tasks_client():
             host = os.environ.get("CLOUD_TASKS_EMULATOR_HOST")
             if host:
                 import grpc
-                from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+                from google.cloud.tasks_v2.services.cloud_tasks.transports import (
+                    CloudTasksGrpcTransport,
+                )
 
                 _client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host)))
             else:
@@ -57,12 +63,35 @@ def task_id(*key: Any) -> str:
     return "t-" + hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
+CREATED = "created"
+ALREADY_QUEUED = "already_queued"
+
+
+class Enqueued(str):
+    """The task id `enqueue` used ("" if unnamed), plus how the create ended: `outcome` is CREATED or ALREADY_QUEUED.
+
+    A str, so callers that only want the id keep treating it as one."""
+
+    outcome: str
+
+    def __new__(cls, name: str, outcome: str) -> Self:
+        obj = super().__new__(cls, name)
+        obj.outcome = outcome
+        return obj
+
+    @property
+    def already_queued(self) -> bool:
+        """True if Cloud Tasks already had (or recently ran) a task of this name: this hop was queued before."""
+        return self.outcome == ALREADY_QUEUED
+
+
 def enqueue(queue: str, target: str, path: str, payload: dict[str, Any], *, key: tuple[Any, ...] | None = None,
-            delay_seconds: float = 0, deadline_seconds: int = 120) -> str:
+            delay_seconds: float = 0, deadline_seconds: int = 120) -> Enqueued:
     """Create an HTTP POST task calling function `target` at `path` with a JSON `payload`.
 
-    `key` makes the task name deterministic (ALREADY_EXISTS counts as success). Returns the task id (or "" if
-    unnamed). In the cloud the task carries an OIDC token of TASKS_SERVICE_ACCOUNT for the private function.
+    `key` makes the task name deterministic: the same key within ~1 hour gives outcome ALREADY_QUEUED instead of a
+    second task (logged at debug; not an error). Include a hop/attempt number in `key` for each new hop of a chain.
+    In the cloud the task carries an OIDC token of TASKS_SERVICE_ACCOUNT for the private function.
     """
     from google.api_core.exceptions import AlreadyExists
     from google.cloud import tasks_v2
@@ -87,13 +116,15 @@ def enqueue(queue: str, target: str, path: str, payload: dict[str, Any], *, key:
         task["name"] = f"{qpath}/tasks/{name}"
     if delay_seconds > 0:
         ts = timestamp_pb2.Timestamp()
-        ts.FromDatetime(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delay_seconds))
+        ts.FromDatetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay_seconds))
         task["schedule_time"] = ts
     try:
         _tasks_client().create_task(parent=qpath, task=task)
     except AlreadyExists:
-        log.debug("task already exists", queue=queue, task=name)
-    return name
+        # Only a named task can collide, and only with itself: this hop is queued (or ran within the hour).
+        log.debug("task already queued", queue=queue, target=target, path=path, task=name)
+        return Enqueued(name, ALREADY_QUEUED)
+    return Enqueued(name, CREATED)
 
 
 def ensure_queues(queues: dict[str, dict[str, Any]]) -> None:

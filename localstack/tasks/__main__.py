@@ -7,6 +7,10 @@ import logging
 import os
 import signal
 import sys
+import warnings
+
+# google-api-core warns on every start that Python 3.11 support ends in 2027; it says nothing about this process.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\.")
 
 from .server import DEFAULT_WINDOW, StrictServer
 

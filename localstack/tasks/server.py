@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from concurrent import futures
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib import request as urlrequest
 
 import grpc
@@ -113,7 +113,7 @@ class StrictQueueState(upstream.QueueState):
     def create_task(self, queue: str, task: Task):
         if queue not in self._queue_tasks:  # the emulator says FAILED_PRECONDITION; the service NOT_FOUND
             raise NotFound(QUEUE_NOT_FOUND)
-        check_task(queue, task, datetime.now(timezone.utc))
+        check_task(queue, task, datetime.now(UTC))
         name = task.name
         if name:
             with self._names:
@@ -127,7 +127,7 @@ class StrictQueueState(upstream.QueueState):
                 self._gone.pop(name, None)
         try:
             return super().create_task(queue, task)
-        except Exception:
+        except Exception:  # re-raised; only the name reservation is undone
             self._retire([name] if name else [], record=False)
             raise
 

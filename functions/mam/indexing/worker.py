@@ -1,9 +1,10 @@
 """The Cloud Tasks side of indexing: submit a video to Twelve Labs, follow its task, finish the video.
 
 Every handler is idempotent and bounded:
-- a task is named from (video, run, attempt/hop), and each hop is claimed once in Firestore (`index_hops`), so a
-  duplicate delivery (the emulator and at-least-once delivery both make them) does nothing; a Cloud Tasks retry
-  of the same task (retry count > 0) may take over a claimed hop, so a crash never ends a chain;
+- a task is named from (video, run, run nonce, attempt) or (video, Twelve Labs task, hop), so every hop has a name
+  of its own, and each hop is claimed once in Firestore (`index_hops`), so a duplicate delivery (at-least-once
+  delivery makes them) does nothing; a Cloud Tasks retry of the same task (retry count > 0) may take over a
+  claimed hop, so a crash never ends a chain;
 - the record changes only through the transitions in `states` inside a Firestore transaction, and only when the
   status really changes;
 - waiting is a new task with a schedule time, never a sleep: polls grow (schedule.poll_delay), errors back off
@@ -12,6 +13,7 @@ Every handler is idempotent and bounded:
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import time
 from typing import Any
 
@@ -38,10 +40,16 @@ def thumbnail_key(video_id: str) -> str:
 
 
 # ---- enqueueing ------------------------------------------------------------------------------------------------
-def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0) -> str:
-    """The submit task of (video, run, attempt); deterministic name, so re-enqueueing is harmless."""
-    return tasks.enqueue(QUEUE, TARGET, SUBMIT_PATH, {"video_id": video_id, "run": run, "attempt": attempt},
-                         key=("submit", video_id, run, attempt), delay_seconds=delay, deadline_seconds=60)
+def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0, nonce: str | None = None) -> str:
+    """The submit task of (video, run, attempt); deterministic name within a run, so re-enqueueing is harmless.
+
+    A run's first submit draws a random `nonce` that its retries carry on. Run numbers restart at 1 when a record is
+    re-created under the same id (a discovered file deleted and found again has the same id), and Cloud Tasks
+    refuses a name used within the last hour: without the nonce that new run's submit would be silently dropped."""
+    nonce = nonce or secrets.token_hex(4)
+    return tasks.enqueue(QUEUE, TARGET, SUBMIT_PATH,
+                         {"video_id": video_id, "run": run, "attempt": attempt, "nonce": nonce},
+                         key=("submit", video_id, run, nonce, attempt), delay_seconds=delay, deadline_seconds=60)
 
 
 def enqueue_follow(video_id: str, task_id: str, hop: int, started: float, errors: int = 0, delay: float = 0) -> str:
@@ -64,6 +72,7 @@ def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dic
     from mam import twelvelabs as tl
 
     video_id, run, attempt = _fields(payload, video_id=str, run=int, attempt=int)
+    nonce = str(payload.get("nonce") or "")  # "" for a task queued before runs had nonces
     video = store.get_video(video_id)
     if video is None:
         return {"skipped": "video deleted"}
@@ -74,7 +83,8 @@ def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dic
         return {"resumed": video.tl_task_id}
     if not states.is_current_submit(video, run):
         return {"skipped": "stale run"}
-    if not claim(f"{video_id}.s{run}.{attempt}", ctx):
+    # the nonce keeps a re-created record's run 1 from meeting the old run 1's claim (kept for HOP_TTL)
+    if not claim(f"{video_id}.s{run}.{nonce}.{attempt}" if nonce else f"{video_id}.s{run}.{attempt}", ctx):
         return {"skipped": "duplicate delivery"}
     client = tl.client_for(settings)
     try:
@@ -84,7 +94,7 @@ def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dic
                                ttl=max(settings.presign_ttl_seconds, settings.index_deadline_seconds + 3600))
         task_id, _ = client.create_task(url, {"mam_id": video_id})
     except tl.TwelveLabsError as exc:
-        return _submit_failed(settings, video, run, attempt, exc)
+        return _submit_failed(settings, video, run, attempt, exc, nonce)
     after = _update(video_id, lambda v: states.record_task(v, run, task_id))
     if after is None or after.tl_task_id != task_id:
         # deleted or restarted while we were creating it: nobody follows this task (its index entry is orphaned
@@ -96,7 +106,7 @@ def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dic
     return {"task_id": task_id}
 
 
-def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc) -> dict[str, Any]:
+def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc, nonce: str) -> dict[str, Any]:
     from mam import twelvelabs as tl
 
     log.warning("twelvelabs submit failed", video_id=video.id, run=run, attempt=attempt, status=exc.status,
@@ -108,7 +118,7 @@ def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc
             video, utcnow(), settings.index_deadline_seconds):
         delay = schedule.error_delay(attempt + 1, exc.retry_after)
         _update(video.id, lambda v: states.count_submit(v, run))
-        enqueue_submit(video.id, run, attempt + 1, delay=delay)
+        enqueue_submit(video.id, run, attempt + 1, delay=delay, nonce=nonce or None)
         return {"retry_in": delay}
     if retryable:
         reason = f"Twelve Labs was unavailable; gave up after {attempt + 1} attempts ({exc.message[:200]})."
