@@ -9,8 +9,9 @@ import json
 import re
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import flask
 
@@ -90,6 +91,17 @@ def id_list(value: Any, *, field: str = "ids", max_items: int = 1000) -> list[st
     return out
 
 
+def route_path(path: str, function_name: str) -> str:
+    """The path a function routes on, the same for both URLs of a gen2 function: a leading `/<function_name>`
+    segment (the `https://REGION-PROJECT.cloudfunctions.net/NAME/...` shape) is dropped, `/...` (run.app) kept."""
+    path = path or "/"
+    prefix = "/" + function_name
+    # Only a whole first segment is the name: /library/videos -> /videos, but /libraryx stays as it is.
+    if path == prefix or path.startswith(prefix + "/"):
+        return path[len(prefix):] or "/"
+    return path
+
+
 @dataclass
 class _Route:
     method: str
@@ -111,6 +123,8 @@ class Router:
     """Dispatch a functions-framework request by method and path, with CORS and uniform errors.
 
     Paths may hold `{name}` segments, passed to the handler as keyword arguments. `GET /health` is built in.
+    `name` is the function's manifest name: a request path starting with `/<name>` is routed without it
+    (`route_path`), so both URL shapes of a deployed function reach the same routes.
     """
 
     def __init__(self, name: str, *, origins: Iterable[str] = (), cors_headers: str = "Authorization, Content-Type, If-None-Match"):
@@ -147,7 +161,7 @@ class Router:
         return resp
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
-        path = request.path or "/"
+        path = route_path(request.path, self.name)
         matched = [(r, m) for r in self._routes if (m := r.pattern.match(path))]
         if request.method == "OPTIONS" and matched:
             resp = flask.Response(status=204)
@@ -161,9 +175,9 @@ class Router:
                 return self._run(route.handler, request, match.groupdict())
         if matched:
             allowed = ", ".join(sorted({r.method for r, _ in matched}))
-            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {path}",
+            return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}",
                                   {"Allow": allowed})
-        return error_response(404, "not_found", f"no route for {path}")
+        return error_response(404, "not_found", f"no route for {request.path}")
 
     def _run(self, handler: Handler, request: flask.Request, params: dict[str, str]) -> flask.Response:
         try:

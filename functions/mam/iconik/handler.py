@@ -3,7 +3,8 @@
 The custom-action endpoint keeps the original plugin's outside contract (contracts 1.3), checks in this order:
 secret (401 + WWW-Authenticate) -> method (405) -> JSON body (400) -> both storages exist in iconik (500) ->
 context (400) -> path /add|/remove (404) -> start the run -> 200 "OK". `GET /` and `GET /health` are health
-checks; `GET /runs/<id>` (secret required) reports a run.
+checks; `GET /runs/<id>` (secret required) reports a run. Every path is also served under `/iconik_handler`
+(`/iconik_tasks`), as the function's cloudfunctions.net URL delivers it (`mam.http.route_path`).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 import flask
 
 from mam import log
-from mam.http import ApiError, error_response, json_body, json_response
+from mam.http import ApiError, error_response, json_body, json_response, route_path
 from mam.iconik import machine
 from mam.iconik.client import (
     AuthRejected,
@@ -68,7 +69,7 @@ class ActionHandler:
         return resp
 
     def _handle(self, request: flask.Request) -> flask.Response:
-        path = request.path.rstrip("/") or "/"
+        path = route_path(request.path, "iconik_handler").rstrip("/") or "/"  # /iconik_handler/add or /add
         if request.method in ("GET", "HEAD") and path in ("/", "/health"):
             if path == "/health":
                 return json_response({"ok": True, "function": "iconik_handler"})
@@ -158,7 +159,7 @@ class TaskHandler:
         return resp
 
     def _handle(self, request: flask.Request) -> flask.Response:
-        path = request.path.rstrip("/") or "/"
+        path = route_path(request.path, "iconik_tasks").rstrip("/") or "/"  # /iconik_tasks/step or /step
         if request.method in ("GET", "HEAD") and path in ("/", "/health"):
             return json_response({"ok": True, "function": "iconik_tasks"})
         if path != machine.STEP_PATH:
