@@ -337,10 +337,19 @@ class TwelveLabsClient:
         return _index_video(v, video_id)
 
     def list_videos(self, page: int = 1, page_limit: int = 50) -> list[IndexVideo]:
-        """One page of the index's videos, newest first ([] past the last page; no SDK auto-paging)."""
+        """One page of the index's videos, newest first, each with its user metadata ([] past the last page; no
+        SDK auto-paging). The list answers "video vectors" without user metadata (SDK VideoVector), so a video
+        whose entry lacks it is read once more with retrieve, which has it."""
         pager = self._call(self._client().indexes.videos.list, self.ensure_index(), page=page,
                            page_limit=max(1, min(int(page_limit), 50)))
-        return [_index_video(v) for v in pager.items or []]
+        out: list[IndexVideo] = []
+        for v in pager.items or []:
+            listed = _index_video(v)
+            if not _sent(v, "user_metadata") and listed.id:
+                # gone since the list was made: keep the bare entry, so the page keeps its length for paging
+                listed = self.get_video(listed.id) or listed
+            out.append(listed)
+        return out
 
     def delete_video(self, video_id: str) -> bool:
         """Remove a video from the index; False when it was already gone (deleting is idempotent)."""
@@ -359,6 +368,12 @@ def _num(obj: Any, name: str) -> float | None:
 def _int(obj: Any, name: str) -> int | None:
     v = _num(obj, name)
     return int(v) if v is not None else None
+
+
+def _sent(obj: Any, name: str) -> bool:
+    """True when the answer had field `name` (modelled or extra), even if empty."""
+    fields = set(getattr(obj, "model_fields_set", None) or ()) | set(getattr(obj, "model_extra", None) or {})
+    return name in fields
 
 
 def _index_video(v: Any, video_id: str = "") -> IndexVideo:

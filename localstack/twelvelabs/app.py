@@ -369,10 +369,15 @@ def delete_task(task_id: str):
 
 
 # ---- videos of an index ----------------------------------------------------------------------------------
+def _listed_video_json(v: Video) -> dict:
+    """A video as the list answers it: a "video vector" (SDK VideoVector) without user metadata or stream."""
+    return {"_id": v.id, "created_at": rfc3339(v.created_at), "updated_at": rfc3339(v.updated_at),
+            "indexed_at": rfc3339(v.indexed_at), "system_metadata": dict(v.system_metadata)}
+
+
 def _video_json(v: Video, transcription: bool = False) -> dict:
-    out: dict[str, Any] = {"_id": v.id, "created_at": rfc3339(v.created_at), "updated_at": rfc3339(v.updated_at),
-                           "indexed_at": rfc3339(v.indexed_at), "system_metadata": dict(v.system_metadata),
-                           "user_metadata": dict(v.user_metadata)}
+    """A video as retrieve answers it: with user metadata, the stream when enabled, the transcript on request."""
+    out: dict[str, Any] = {**_listed_video_json(v), "user_metadata": dict(v.user_metadata)}
     if v.enable_video_stream:
         out["hls"] = _hls_json(v.id, True, v.indexed_at or v.updated_at)
     if transcription:
@@ -412,7 +417,7 @@ def list_videos(index_id: str):
     with store.lock:
         _index(index_id)
         items = [v for v in store.index_videos(index_id) if _video_filter(v)]
-        return _paged(items, _video_json)
+        return _paged(items, _listed_video_json)
 
 
 def _video(index_id: str, video_id: str) -> Video:

@@ -160,6 +160,8 @@ def retrieve(store: Store, token: str, include_meta: bool = False) -> dict:
         ref = store.page_tokens.get(token)
         session = store.sessions.get(ref[0]) if ref else None
         if session is None or ref is None:
+            if token in store.retired_tokens:  # issued by us, its search long dropped
+                raise SearchError("search_page_token_expired", "The page token has expired; run the search again.")
             raise SearchError("parameter_invalid", "The page token is not valid.")
         idx = store.indexes.get(session.index_id)
         if time.time() > session.expires_at or idx is None or idx.generation != session.generation:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+RETIRED_TOKENS_KEPT = 100_000  # page tokens of dropped searches still answered "expired" rather than "invalid"
 # Task lifecycle order; a task only ever moves forward in it (or to failed).
 STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 TERMINAL = ("ready", "failed")
@@ -100,6 +101,7 @@ class Store:
         self.pending_videos: dict[str, Video] = {}  # video records of tasks not yet ready
         self.sessions: dict[str, SearchSession] = {}
         self.page_tokens: dict[str, tuple[str, int]] = {}
+        self.retired_tokens: dict[str, None] = {}  # insertion-ordered set of tokens of dropped sessions
 
     def index_videos(self, index_id: str) -> list[Video]:
         with self.lock:
@@ -117,6 +119,9 @@ class Store:
             for sid in [s.id for s in self.sessions.values() if s.expires_at < now - 3600]:
                 for tok in self.sessions.pop(sid).tokens:
                     self.page_tokens.pop(tok, None)
+                    self.retired_tokens[tok] = None  # a token we issued stays "expired", as the API says
+            while len(self.retired_tokens) > RETIRED_TOKENS_KEPT:
+                self.retired_tokens.pop(next(iter(self.retired_tokens)))
 
     def delete_index(self, index_id: str) -> None:
         with self.lock:

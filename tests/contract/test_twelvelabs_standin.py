@@ -18,6 +18,7 @@ from twelvelabs.core.api_error import ApiError
 from twelvelabs.errors import BadRequestError, NotFoundError, TooManyRequestsError
 from twelvelabs.types.search_item import SearchItem
 from twelvelabs.types.search_item_clips_item import SearchItemClipsItem
+from twelvelabs.types.video_vector import VideoVector
 
 from localstack.twelvelabs.testing import StandIn, make_video, serve_dir
 
@@ -419,8 +420,14 @@ def test_task_user_metadata_values_are_scalars(client, library, files):
 # ---- index videos, token invalidation, delete ----------------------------------------------------------------
 def test_videos_list_retrieve_transcription_and_delete(client, library, files):
     idx = library["index_id"]
-    listed = {v.id for v in client.indexes.videos.list(idx, page_limit=50)}
+    videos = list(client.indexes.videos.list(idx, page_limit=50))
+    listed = {v.id for v in videos}
     assert {library["cats"].video_id, library["ocean"].video_id} <= listed
+    # list items are "video vectors": no user metadata, no stream (those come with retrieve)
+    for v in videos:
+        assert not v.model_extra, v.model_extra
+        assert _raw_keys(v) == {"id", "created_at", "updated_at", "indexed_at", "system_metadata"}
+        assert _raw_keys(v) <= set(VideoVector.model_fields)
     v = client.indexes.videos.retrieve(idx, library["cats"].video_id, transcription=True)
     assert v.system_metadata.filename == "cats.mp4" and v.user_metadata["mam_id"] == "v-cats"
     assert "garden" in " ".join(seg.value for seg in v.transcription)

@@ -101,8 +101,16 @@ def test_page_tokens_work_then_expire():
     with pytest.raises(search_mod.SearchError) as err:
         search_mod.retrieve(store, "tok1")
     assert err.value.code == "search_page_token_expired"
-    with pytest.raises(search_mod.SearchError):
+    with pytest.raises(search_mod.SearchError) as err:
         search_mod.retrieve(store, "never-issued")
+    assert err.value.code == "parameter_invalid"
+    # long after expiry the search is dropped, yet a token we issued still reads as expired, not unknown
+    store.sessions["s"].expires_at = time.time() - 7200
+    store.drop_expired_sessions(time.time())
+    assert "s" not in store.sessions
+    with pytest.raises(search_mod.SearchError) as err:
+        search_mod.retrieve(store, "tok1")
+    assert err.value.code == "search_page_token_expired"
 
 
 def test_page_tokens_die_when_the_index_changes():
