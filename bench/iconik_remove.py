@@ -96,13 +96,9 @@ def longest_invocation(log: Path) -> tuple[float, int]:
 
 def count_lost(stack: Stack, info: dict, asset_ids: list[str]) -> tuple[int, int, int]:
     """(lost, still on LucidLink, confirmed in the bucket) over every asset's ORIGINAL."""
-    import boto3
-    from botocore.config import Config
+    from localstack.b2.client import for_stack
 
-    s3 = boto3.client("s3", endpoint_url=stack.url("s3"), region_name="us-west-004", aws_access_key_id="test",
-                      aws_secret_access_key="test",
-                      config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                    response_checksum_validation="when_required"))
+    s3 = for_stack(stack)  # the stack's local B2 checks signatures: sign with the stack's key
     etags: dict[str, str] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket="mam-local", Prefix=info["prefix"]):
         for obj in page.get("Contents", []):

@@ -16,13 +16,9 @@ from localstack.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack, wai
 
 def ensure_bucket(stack: Stack) -> None:
     """Create the B2 stand-in bucket with CORS for the front end (idempotent)."""
-    import boto3
-    from botocore.config import Config
+    from localstack.b2.client import for_stack
 
-    s3 = boto3.client("s3", endpoint_url=stack.url("s3"), region_name="us-west-004", aws_access_key_id="test",
-                      aws_secret_access_key="test",
-                      config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                    response_checksum_validation="when_required"))
+    s3 = for_stack(stack)  # signed with the stack's B2 key; PutBucketCors carries Content-MD5 as B2 needs
     try:
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "us-west-004"})
     except s3.exceptions.BucketAlreadyOwnedByYou:

@@ -1,19 +1,45 @@
 """Backblaze B2 through its S3 API (boto3): presigned URLs, object reads/writes, listing and deletes.
 
-B2 needs the checksum settings below (boto3 >= 1.36 otherwise sends CRC headers that B2 rejects) and answers
-500/503 to mean "retry", which boto3's standard retry mode does with backoff.
+B2 refuses boto3's flexible-checksum headers (x-amz-checksum-*, x-amz-sdk-checksum-algorithm). The checksum
+settings below keep them off optional operations, but boto3 >= 1.36 still sends CRC32 on operations that require an
+integrity header (DeleteObjects, PutBucketCors): `use_content_md5` makes those send Content-MD5 instead, which B2 and
+S3 both accept. B2 answers 500/503 to mean "retry", which boto3's standard retry mode does with backoff.
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import OrderedDict
-from typing import Iterator
+from collections.abc import Iterator
 
 from mam.settings import Settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str], object] = {}
+
+
+def _content_md5_not_flexible_checksums(request, **_kwargs) -> None:
+    """before-sign handler: swap the flexible-checksum headers botocore added for Content-MD5 of the same body."""
+    names = [n for n in request.headers
+             if n.lower().startswith("x-amz-checksum-") or n.lower() == "x-amz-sdk-checksum-algorithm"]
+    if not names:
+        return
+    # x-amz-checksum-mode only asks for checksums in the answer; a value header means the body needed integrity.
+    needs_md5 = any(n.lower().startswith("x-amz-checksum-") and n.lower() != "x-amz-checksum-mode" for n in names)
+    for name in names:
+        del request.headers[name]
+    if needs_md5 and "Content-MD5" not in request.headers:
+        from botocore.utils import calculate_md5
+
+        request.headers["Content-MD5"] = calculate_md5(request.body or b"")
+
+
+def use_content_md5(s3_client) -> None:
+    """Make `s3_client` send Content-MD5 where botocore would send a flexible checksum (B2 refuses those).
+
+    Runs before signing, so the signature covers the headers really sent."""
+    s3_client.meta.events.register("before-sign.s3", _content_md5_not_flexible_checksums,
+                                   unique_id="mam-b2-content-md5")
 
 
 def client(settings: Settings):
@@ -34,6 +60,7 @@ def client(settings: Settings):
                               response_checksum_validation="when_required", connect_timeout=5, read_timeout=30,
                               retries={"max_attempts": 5, "mode": "standard"}),
             )
+            use_content_md5(_clients[key])
         return _clients[key]
 
 
@@ -120,10 +147,25 @@ def list_keys(settings: Settings, prefix: str) -> Iterator[dict]:
         yield from page.get("Contents", [])
 
 
+def list_versions(settings: Settings, prefix: str) -> Iterator[dict]:
+    """Every version and delete marker under `prefix`, as the S3 listing entries (Key, VersionId, ...)."""
+    paginator = client(settings).get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=settings.b2_bucket, Prefix=prefix):
+        yield from page.get("Versions", [])
+        yield from page.get("DeleteMarkers", [])
+
+
+def delete_objects(settings: Settings, objects: list[dict[str, str]]) -> list[dict]:
+    """Delete objects ({"Key"} or {"Key", "VersionId"}), 1000 per request; returns B2's per-object errors."""
+    s3 = client(settings)
+    failed: list[dict] = []
+    for start in range(0, len(objects), 1000):
+        chunk = objects[start:start + 1000]
+        resp = s3.delete_objects(Bucket=settings.b2_bucket, Delete={"Objects": chunk, "Quiet": True})
+        failed += resp.get("Errors", [])
+    return failed
+
+
 def delete_keys(settings: Settings, keys: list[str]) -> None:
     """Delete objects; keys that are already gone are fine."""
-    s3 = client(settings)
-    for start in range(0, len(keys), 1000):
-        chunk = keys[start:start + 1000]
-        if chunk:
-            s3.delete_objects(Bucket=settings.b2_bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+    delete_objects(settings, [{"Key": k} for k in keys])

@@ -139,7 +139,7 @@ class FolderBlobs:
 
 
 class S3Blobs:
-    """A prefix of a bucket on an S3 endpoint (the local moto server standing in for B2)."""
+    """A prefix of a bucket on an S3 endpoint (the local B2: moto behind the strict B2 layer)."""
 
     def __init__(self, endpoint: str, region: str, access_key: str, secret_key: str, bucket: str, prefix: str):
         self.endpoint, self.region, self.bucket = endpoint, region, bucket
@@ -152,15 +152,10 @@ class S3Blobs:
     def client(self):
         with self._lock:
             if self._client is None:
-                import boto3
-                from botocore.config import Config
+                from localstack.b2.client import s3_client
 
-                self._client = boto3.client(
-                    "s3", endpoint_url=self.endpoint, region_name=self.region,
-                    aws_access_key_id=self._keys[0], aws_secret_access_key=self._keys[1],
-                    config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                  response_checksum_validation="when_required", retries={"max_attempts": 3},
-                                  max_pool_connections=32))
+                self._client = s3_client(self.endpoint, key_id=self._keys[0], secret=self._keys[1], region=self.region,
+                                         retries={"max_attempts": 3}, max_pool_connections=32)
             return self._client
 
     def _ensure_bucket(self) -> None:

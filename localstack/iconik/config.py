@@ -6,6 +6,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from localstack.stack import LOCAL_SECRETS
+
 # Fixed storage ids so a developer can put them in a custom action URL once and keep them across restarts.
 DEFAULT_B2_STORAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "mam-local/iconik/storage/b2"))
 DEFAULT_LL_STORAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "mam-local/iconik/storage/lucidlink"))
@@ -45,8 +47,8 @@ class StandinConfig:
 
     s3_endpoint: str = "http://127.0.0.1:8900"
     s3_region: str = "us-west-004"
-    s3_access_key: str = "test"
-    s3_secret_key: str = "test"
+    s3_access_key: str = LOCAL_SECRETS["B2_KEY_ID"]  # the local B2 checks signatures with the stack's key
+    s3_secret_key: str = LOCAL_SECRETS["B2_APPLICATION_KEY"]
     bucket: str = "mam-local"
     prefix: str = "iconik/"
     lucidlink_dir: str = ".local/lucidlink"
@@ -99,6 +101,10 @@ class StandinConfig:
             out["s3_endpoint"] = env["B2_ENDPOINT"]
         if env.get("B2_BUCKET"):
             out["bucket"] = env["B2_BUCKET"]
+        for name, key in (("B2_REGION", "s3_region"), ("B2_KEY_ID", "s3_access_key"),
+                          ("B2_APPLICATION_KEY", "s3_secret_key")):
+            if env.get(name):
+                out[key] = env[name]
         if env.get("ICONIK_APP_ID"):
             out["app_id"] = env["ICONIK_APP_ID"]
         if env.get("MAM_STATE_DIR"):

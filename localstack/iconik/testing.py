@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: start moto and the stand-in on free loopback ports, drive the admin routes."""
+"""Helpers for tests and benchmarks: start the local B2 and the stand-in on free loopback ports, drive the admin routes."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import requests
@@ -38,43 +38,38 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 
 
 class MotoS3:
-    """moto's S3 server on a free port, in this process (ThreadedMotoServer)."""
+    """The local B2 (moto behind the strict B2 layer, `python -m localstack.b2`) on a free port, in its own process,
+    with the stack's B2 key (the stand-in's default settings use it too)."""
 
     def __init__(self, port: int | None = None):
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = None
+        from localstack.b2.testing import LocalB2
+
+        self._b2 = LocalB2(port=port, buckets=())
+        self.port = self._b2.port
+        self.url = self._b2.endpoint
 
     def start(self) -> MotoS3:
-        import logging
-
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per S3 call drowns test output
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        wait_http(self.url + "/moto-api/")
+        self._b2.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        self._b2.stop()
 
     def client(self, region: str = "us-west-004"):
-        import boto3
-        from botocore.config import Config
+        from localstack.b2.client import s3_client
 
-        return boto3.client("s3", endpoint_url=self.url, region_name=region, aws_access_key_id="test",
-                            aws_secret_access_key="test",
-                            config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                          response_checksum_validation="when_required"))
+        return s3_client(self.url, key_id=self._b2.key_id, secret=self._b2.secret, region=region)
 
-    def __enter__(self) -> MotoS3:
-        return self.start()
+    def log_text(self) -> str:
+        """What the local B2 logged (its refusals)."""
+        return self._b2.log_text()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        self._b2.__exit__(*exc)
 
 
 class Standin:
@@ -306,13 +301,10 @@ class IconikStack:
 
     # ---- looking at the real storages -----------------------------------------------------------------------
     def s3(self):
-        import boto3
-        from botocore.config import Config
+        """boto3 S3 client on the stack's B2 with the stack's key."""
+        from localstack.b2.client import s3_client
 
-        return boto3.client("s3", endpoint_url=self.s3_url, region_name="us-west-004", aws_access_key_id="test",
-                            aws_secret_access_key="test",
-                            config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                          response_checksum_validation="when_required"))
+        return s3_client(self.s3_url)
 
     def ll_files(self, asset_id: str) -> list[Path]:
         return sorted(p for p in (self.ll_dir / asset_id).rglob("*") if p.is_file()) if (self.ll_dir / asset_id).exists() else []

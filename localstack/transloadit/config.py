@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from localstack.stack import LOCAL_SECRETS
+
 DEFAULT_AUTH_KEY = "local-transloadit-key"
 DEFAULT_AUTH_SECRET = "local-transloadit-secret"
 
@@ -37,8 +39,8 @@ class Settings:
     # Local S3 (moto) that plays Backblaze B2 for /backblaze/store.
     s3_endpoint: str = "http://127.0.0.1:8900"
     s3_region: str = "us-west-004"
-    s3_access_key: str = "test"
-    s3_secret_key: str = "test"
+    s3_access_key: str = LOCAL_SECRETS["B2_KEY_ID"]  # the local B2 checks signatures with the stack's key
+    s3_secret_key: str = LOCAL_SECRETS["B2_APPLICATION_KEY"]
     bucket: str = "mam-local"
     # Template Credentials names accepted by /backblaze/store (all map to the local bucket above).
     credentials: tuple[str, ...] = ("b2",)

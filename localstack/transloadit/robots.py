@@ -43,25 +43,13 @@ class RobotContext:
     def s3(self) -> Any:
         with self._s3_lock:
             if self._s3 is None:
-                import boto3  # lazy: only assemblies that store need it
-                from botocore.config import Config
+                # lazy: only assemblies that store need boto3
+                from localstack.b2.client import s3_client
 
                 s = self.settings
-                self._s3 = boto3.client(
-                    "s3",
-                    endpoint_url=s.s3_endpoint,
-                    region_name=s.s3_region,
-                    aws_access_key_id=s.s3_access_key,
-                    aws_secret_access_key=s.s3_secret_key,
-                    config=Config(
-                        signature_version="s3v4",
-                        request_checksum_calculation="when_required",
-                        response_checksum_validation="when_required",
-                        retries={"max_attempts": 4, "mode": "standard"},
-                        connect_timeout=5,
-                        read_timeout=60,
-                    ),
-                )
+                self._s3 = s3_client(s.s3_endpoint, key_id=s.s3_access_key, secret=s.s3_secret_key,
+                                     region=s.s3_region, retries={"max_attempts": 4, "mode": "standard"},
+                                     connect_timeout=5, read_timeout=60)
             return self._s3
 
 

@@ -148,36 +148,33 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, interval: fl
 
 
 class LocalS3:
-    """moto's threaded S3 server on a free port with the bucket (moto keeps one in-memory backend per process,
-    so a second server in the same process sees the same buckets: creation is idempotent here)."""
+    """The local B2 (moto behind the strict B2 layer, `python -m localstack.b2`) on a free port with the bucket, in
+    its own process; signed with the local stack's B2 key, which the stand-in's default settings also use."""
 
     def __init__(self, bucket: str = "mam-local", region: str = "us-west-004") -> None:
-        from moto.server import ThreadedMotoServer
+        from localstack.b2.testing import LocalB2
 
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._b2 = LocalB2(region=region, buckets=(bucket,))
+        self.port = self._b2.port
+        self.endpoint = self._b2.endpoint
         self.bucket = bucket
         self.region = region
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     def client(self) -> Any:
-        import boto3
-        from botocore.config import Config
+        """boto3 S3 client on the local B2 with the stack's key."""
+        return self._b2.client()
 
-        return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name=self.region, aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                          response_checksum_validation="when_required"))
+    def env(self) -> dict[str, str]:
+        """Environment that points a stand-in process at this B2 with its key."""
+        return self._b2.env()
+
+    def log_text(self) -> str:
+        """What the local B2 logged (its refusals)."""
+        return self._b2.log_text()
 
     def __enter__(self) -> Self:
-        self._server.start()
-        s3 = self.client()
-        try:
-            s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
+        self._b2.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.stop()
+        self._b2.__exit__(*exc)

@@ -1,6 +1,6 @@
 """Contract tests of the local TransloadIt stand-in, driven the way the real clients drive TransloadIt.
 
-moto (S3 for /backblaze/store) and the stand-in run on free ports; uploads go through `tuspy` (the tus client
+The local B2 (the strict B2 layer over moto, for /backblaze/store) and the stand-in run on free ports; uploads go through `tuspy` (the tus client
 TransloadIt's Python SDK uses) and through raw tus requests shaped exactly like tus-js-client/Uppy's; the notify
 POST lands on a small local receiver and its signature is checked with an independent HMAC.
 """
@@ -42,9 +42,13 @@ pytestmark = pytest.mark.timeout(120)
 # ---- fixtures ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def s3():
-    """moto's threaded S3 server on a free port with the bucket; yields (endpoint, boto3 client)."""
+    """The local B2 (strict layer over moto, its own process) on a free port with the bucket; yields (endpoint,
+    boto3 client, the environment that gives a stand-in process its endpoint and key)."""
     with LocalS3() as local:
-        yield local.endpoint, local.client()
+        yield local.endpoint, local.client(), {
+            "TRANSLOADIT_STANDIN_S3_ENDPOINT": local.endpoint, "TRANSLOADIT_STANDIN_S3_REGION": local.region,
+            "TRANSLOADIT_STANDIN_S3_ACCESS_KEY": local.env()["B2_KEY_ID"],
+            "TRANSLOADIT_STANDIN_S3_SECRET_KEY": local.env()["B2_APPLICATION_KEY"]}
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +60,7 @@ def video(tmp_path_factory) -> str:
 def standin(s3):
     """The stand-in as the local stack runs it: `python -m localstack.transloadit --port N`, SSE on."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSLOADIT_STANDIN_NOTIFY_BACKOFF": "0.2",
-           "TRANSLOADIT_STANDIN_S3_ENDPOINT": s3[0]}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSLOADIT_STANDIN_NOTIFY_BACKOFF": "0.2", **s3[2]}
     proc = subprocess.Popen([sys.executable, "-m", "localstack.transloadit", "--port", str(port), "--sse"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -142,7 +145,7 @@ def independent_check(form: dict[str, str]) -> bool:
 
 # ---- the main flow ----------------------------------------------------------------------------------------
 def test_tus_upload_runs_template_stores_in_s3_and_notifies_signed(standin, s3, video):
-    endpoint, client = s3
+    endpoint, client, _ = s3
     with NotifyReceiver() as rx:
         resp = create(standin, video_id="vid-main", notify_url=rx.url)
         assert resp.status_code == 200, resp.text

@@ -16,14 +16,10 @@ INDEX_NAME = "mam-library"  # TWELVELABS_INDEX_NAME of the local stack (localsta
 
 # ---- B2 (local S3) ----------------------------------------------------------------------------------------------
 def s3(stack: Stack):
-    """boto3 S3 client on the stack's bucket server, configured as CONVENTIONS.md says."""
-    import boto3
-    from botocore.config import Config
+    """boto3 S3 client on the stack's local B2 with the stack's key, configured as functions/mam/b2.py's clients."""
+    from localstack.b2.client import for_stack
 
-    return boto3.client("s3", endpoint_url=stack.url("s3"), region_name="us-west-004", aws_access_key_id="test",
-                        aws_secret_access_key="test",
-                        config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
-                                      response_checksum_validation="when_required"))
+    return for_stack(stack)
 
 
 def object_versions(stack: Stack, prefix: str) -> list[str]:

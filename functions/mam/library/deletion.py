@@ -44,30 +44,24 @@ class StepFailed(Exception):
 # ---- B2 -------------------------------------------------------------------------------------------------------
 def _versions(settings: Settings, prefix: str, exact: bool) -> list[dict[str, str]]:
     """Every version and delete marker under `prefix` (only of the key `prefix` itself when `exact`)."""
-    s3 = b2.client(settings)
     out: list[dict[str, str]] = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=settings.b2_bucket, Prefix=prefix):
-        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            if exact and item["Key"] != prefix:
-                continue
-            entry = {"Key": item["Key"]}
-            if item.get("VersionId"):
-                entry["VersionId"] = item["VersionId"]
-            out.append(entry)
+    for item in b2.list_versions(settings, prefix):
+        if exact and item["Key"] != prefix:
+            continue
+        entry = {"Key": item["Key"]}
+        if item.get("VersionId"):
+            entry["VersionId"] = item["VersionId"]
+        out.append(entry)
     return out
 
 
 def _delete_objects(settings: Settings, objects: list[dict[str, str]]) -> None:
     """Delete objects (with versions); raise StepFailed when B2 refuses any that is not already gone."""
-    s3 = b2.client(settings)
-    for start in range(0, len(objects), 1000):
-        chunk = objects[start:start + 1000]
-        resp = s3.delete_objects(Bucket=settings.b2_bucket, Delete={"Objects": chunk, "Quiet": True})
-        errors = [e for e in resp.get("Errors", []) if e.get("Code") not in _GONE]
-        if errors:
-            first = errors[0]
-            raise StepFailed(f"B2 refused to delete {len(errors)} object(s) ({first.get('Code')}: "
-                             f"{str(first.get('Message'))[:120]})")
+    errors = [e for e in b2.delete_objects(settings, objects) if e.get("Code") not in _GONE]
+    if errors:
+        first = errors[0]
+        raise StepFailed(f"B2 refused to delete {len(errors)} object(s) ({first.get('Code')}: "
+                         f"{str(first.get('Message'))[:120]})")
 
 
 def video_keys(video: Video) -> set[str]:
