@@ -221,8 +221,10 @@ class Stack:
             Service("tasks", self.port("tasks"),
                     [str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localstack.tasks",
                      "--port", str(self.port("tasks")), "--max-retries", "20"], env={"PYTHONPATH": str(ROOT)}),
-            Service("s3", self.port("s3"), [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
-                                            str(self.port("s3"))], ready_url=f"{self.url('s3')}/moto-api/"),
+            # B2: moto behind the strict B2 layer; it accepts the key B2_KEY_ID / B2_APPLICATION_KEY of the stack's
+            # environment (LOCAL_SECRETS), kept out of the command line (and so out of honcho's Procfile).
+            Service("s3", self.port("s3"), [PY, "-m", "localstack.b2", "--port", str(self.port("s3")),
+                                            "--region", "us-west-004"], ready_url=f"{self.url('s3')}/_health"),
             Service("auth", self.port("auth"),
                     [str(node_bin / "firebase"), "emulators:start", "--only", "auth", "--project", PROJECT,
                      "--config", str(self.firebase_config())],
