@@ -121,7 +121,7 @@ class StrictQueueState(upstream.QueueState):
                 self._prune(now)
                 gone_at = self._gone.get(name)
                 if name in self._live or (gone_at is not None and now - gone_at < self.window):
-                    log.info("CreateTask refused: ALREADY_EXISTS %s", name)
+                    log.info("CreateTask refused: ALREADY_EXISTS %s (%s)", name, task.http_request.url)
                     raise AlreadyExists(ALREADY_EXISTS)
                 self._live.add(name)
                 self._gone.pop(name, None)
