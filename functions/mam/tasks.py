@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import flask
 
@@ -35,9 +35,7 @@ def _tasks_client():
             host = os.environ.get("CLOUD_TASKS_EMULATOR_HOST")
             if host:
                 import grpc
-                from google.cloud.tasks_v2.services.cloud_tasks.transports import (
-                    CloudTasksGrpcTransport,
-                )
+                from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
                 _client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=grpc.insecure_channel(host)))
             else:
@@ -67,17 +65,12 @@ CREATED = "created"
 ALREADY_QUEUED = "already_queued"
 
 
-class Enqueued(str):
-    """The task id `enqueue` used ("" if unnamed), plus how the create ended: `outcome` is CREATED or ALREADY_QUEUED.
+@dataclass(frozen=True)
+class Enqueued:
+    """What `enqueue` did: the task id it used ("" if unnamed) and how the create ended (CREATED or ALREADY_QUEUED)."""
 
-    A str, so callers that only want the id keep treating it as one."""
-
+    name: str
     outcome: str
-
-    def __new__(cls, name: str, outcome: str) -> Self:
-        obj = super().__new__(cls, name)
-        obj.outcome = outcome
-        return obj
 
     @property
     def already_queued(self) -> bool:

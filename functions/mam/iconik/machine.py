@@ -25,7 +25,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mam import log
 from mam.iconik import jobs, runs, verify
@@ -42,6 +42,9 @@ from mam.iconik.config import Tuning
 from mam.iconik.config import tuning as load_tuning
 from mam.iconik.request import ActionBody, ActionQuery, is_uuid, plan_formats
 
+if TYPE_CHECKING:  # typing only: mam.tasks imports flask and the Cloud Tasks client lazily
+    from mam.tasks import Enqueued
+
 QUEUE = "iconik"
 TASKS_FUNCTION = "iconik_tasks"
 STEP_PATH = "/step"
@@ -56,7 +59,7 @@ def sign(secret: str, run_id: str, seq: int, token: str) -> str:
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def enqueue_step(settings, run_id: str, seq: int, token: str, delay: float = 0.0, extra: tuple = ()) -> str:
+def enqueue_step(settings, run_id: str, seq: int, token: str, delay: float = 0.0, extra: tuple = ()) -> Enqueued:
     """Schedule step `seq` of a run. The task name is derived from (run, seq[, extra]): created once."""
     from mam import tasks
 

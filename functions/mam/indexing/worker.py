@@ -40,7 +40,7 @@ def thumbnail_key(video_id: str) -> str:
 
 
 # ---- enqueueing ------------------------------------------------------------------------------------------------
-def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0, nonce: str | None = None) -> str:
+def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0, nonce: str | None = None) -> tasks.Enqueued:
     """The submit task of (video, run, attempt); deterministic name within a run, so re-enqueueing is harmless.
 
     A run's first submit draws a random `nonce` that its retries carry on. Run numbers restart at 1 when a record is
@@ -52,7 +52,8 @@ def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0, 
                          key=("submit", video_id, run, nonce, attempt), delay_seconds=delay, deadline_seconds=60)
 
 
-def enqueue_follow(video_id: str, task_id: str, hop: int, started: float, errors: int = 0, delay: float = 0) -> str:
+def enqueue_follow(video_id: str, task_id: str, hop: int, started: float, errors: int = 0,
+                   delay: float = 0) -> tasks.Enqueued:
     """Follow hop `hop` of a Twelve Labs task; `started` = when the task was created (unix seconds)."""
     payload = {"video_id": video_id, "task_id": task_id, "hop": hop, "started": started, "errors": errors}
     return tasks.enqueue(QUEUE, TARGET, FOLLOW_PATH, payload, key=("follow", video_id, task_id, hop),
