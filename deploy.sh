@@ -59,6 +59,7 @@ RUNTIME_SA="mam-functions@$PROJECT.iam.gserviceaccount.com"
 # Compute Engine default one) may lack the rights to build a function.
 BUILD_SA="mam-build@$PROJECT.iam.gserviceaccount.com"
 FUNCTIONS_BASE_URL=$(setting FUNCTIONS_BASE_URL); FUNCTIONS_BASE_URL=${FUNCTIONS_BASE_URL:-https://$REGION-$PROJECT.cloudfunctions.net}
+VIDEOS_PREFIX=$(setting VIDEOS_PREFIX)
 G="gcloud --project=$PROJECT --quiet"
 STATE="$PY scripts/deploy_state.py"
 
@@ -123,7 +124,7 @@ secret_hint() {
 feature_off() {
   case "$1" in
     TWELVELABS_WEBHOOK_SECRET) echo "Twelve Labs webhooks are off: index_videos /webhook answers 404 and videos still reach Ready through the follow tasks, a little later. To turn them on, add a webhook in the Twelve Labs dashboard targeting $FUNCTIONS_BASE_URL/index_videos/webhook, export TWELVELABS_WEBHOOK_SECRET and run ./deploy.sh again." ;;
-    B2_EVENT_SIGNING_SECRET) echo "B2 event notifications are off: library /b2-events answers 404, so a video put straight into the bucket appears only after an admin sync. To turn them on, add a B2 event-notification rule (object created and deleted, prefix $(setting VIDEOS_PREFIX)) targeting $FUNCTIONS_BASE_URL/library/b2-events, export the signing secret B2 shows as B2_EVENT_SIGNING_SECRET and run ./deploy.sh again." ;;
+    B2_EVENT_SIGNING_SECRET) echo "B2 event notifications are off: library /b2-events answers 404, so a video put straight into the bucket appears only after a signed-in user runs a sync (POST /library/sync). To turn them on, add a B2 event-notification rule (object created and deleted, prefix ${VIDEOS_PREFIX:-videos/}) targeting $FUNCTIONS_BASE_URL/library/b2-events, export the signing secret B2 shows as B2_EVENT_SIGNING_SECRET and run ./deploy.sh again." ;;
     *) echo "$1 is not set, so the functions that use it run without it." ;;
   esac
 }
@@ -156,16 +157,20 @@ for plan in "${SECRET_PLAN[@]}"; do
   read -r env_name need <<<"$plan"
   SECRETS+=("$env_name"); sname=$(secret_name "$env_name")
   value=${!env_name:-}
-  if [ -z "$value" ] && [ "$DRY_RUN" = 0 ] && [ -t 0 ]; then
-    read -r -s -p "value for $env_name ($need; empty keeps what Secret Manager has): " value; echo
-    [ -z "$value" ] || export "$env_name=$value"
-  fi
   if [ -n "$value" ]; then SECRET_FROM[$env_name]=shell
   elif [ "$DRY_RUN" = 1 ]; then SECRET_FROM[$env_name]=unknown
   elif newest_version "$sname" >/dev/null; then SECRET_FROM[$env_name]=stored
   else
-    SECRET_FROM[$env_name]=missing
-    if [ "$need" = required ]; then MISSING_REQUIRED+=("$env_name"); else FEATURES_OFF+=("$env_name"); fi
+    # In neither place: ask when someone is at the terminal (input hidden; empty skips it).
+    if [ -t 0 ]; then
+      read -r -s -p "value for $env_name ($need, $(secret_hint "$env_name"); empty skips it): " value; echo
+      [ -z "$value" ] || export "$env_name=$value"
+    fi
+    if [ -n "$value" ]; then SECRET_FROM[$env_name]=shell
+    else
+      SECRET_FROM[$env_name]=missing
+      if [ "$need" = required ]; then MISSING_REQUIRED+=("$env_name"); else FEATURES_OFF+=("$env_name"); fi
+    fi
   fi
   case "${SECRET_FROM[$env_name]}" in
     shell) ok "$env_name: from your shell ($need)" ;;
