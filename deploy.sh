@@ -368,10 +368,18 @@ if [ "$SKIP_FRONTEND" = 0 ] && [ -z "$ONLY" ]; then
     B2_APPLICATION_KEY=$(read_gc secrets versions access "${ref#*:}" --secret="${ref%%:*}" --format='get(payload.data)' | $STATE decode)
     export B2_APPLICATION_KEY
   fi
-  # Uploads frontend/dist with its config.json and Cache-Control headers, and sets the bucket's CORS rule.
-  run "$PY" scripts/publish_frontend.py --env-file "$ENV_FILE" --functions-base-url "$FUNCTIONS_BASE_URL"
+  # Uploads what changed in frontend/dist (with its config.json and Cache-Control headers) and sets the bucket's
+  # CORS rule if it differs; the CDN is purged only when something was written.
+  published=$(mktemp)
+  echo 1 > "$published"
+  run "$PY" scripts/publish_frontend.py --env-file "$ENV_FILE" --functions-base-url "$FUNCTIONS_BASE_URL" \
+    --changes-file "$published"
+  written=$(cat "$published"); rm -f "$published"
+  [ "$DRY_RUN" = 1 ] || CHANGES=$((CHANGES + written))
   ZONE=$(setting BUNNY_PULL_ZONE_ID)
-  if [ -n "$ZONE" ]; then
+  if [ -n "$ZONE" ] && [ "$written" = 0 ]; then
+    ok "front end unchanged: no bunny.net purge"
+  elif [ -n "$ZONE" ]; then
     printf '+ curl -X POST https://api.bunny.net/pullzone/%s/purgeCache -H "AccessKey: $BUNNY_API_KEY"\n' "$ZONE"
     if [ "$DRY_RUN" = 0 ]; then
       [ -n "${BUNNY_API_KEY:-}" ] || die "BUNNY_PULL_ZONE_ID is set but BUNNY_API_KEY is not in the environment"

@@ -2,10 +2,15 @@
 
 Hashed assets get a year-long immutable Cache-Control; index.html and config.json are revalidated on every load,
 so a deploy shows up at once behind bunny.net. Also sets the bucket's CORS rule for the front-end origin.
+
+Only what differs is written: a file whose stored copy has the same SHA-256 (kept in its metadata), type and
+Cache-Control is left alone, and the CORS rule is put only when it changed, so running it again creates no new
+B2 file versions and `--changes-file` tells deploy.sh whether the CDN needs a purge.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import mimetypes
 import os
@@ -39,12 +44,48 @@ def cache_control(path: Path) -> str:
     return "public, max-age=300"
 
 
+def cors_rules(origins: tuple[str, ...]) -> list[dict]:
+    """The bucket's CORS rule: the front end may read (and range-read) objects."""
+    return [{"AllowedOrigins": list(origins), "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
+             "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"], "MaxAgeSeconds": 3600}]
+
+
+def _stored_matches(settings, key: str, digest: str, content_type: str, cache: str) -> bool:
+    from mam import b2
+
+    meta = b2.head(settings, key)
+    return bool(meta) and meta.get("Metadata", {}).get("sha256") == digest \
+        and meta.get("ContentType") == content_type and meta.get("CacheControl") == cache
+
+
+def _current_cors(settings) -> list[dict] | None:
+    from botocore.exceptions import ClientError
+
+    from mam import b2
+
+    try:
+        return b2.client(settings).get_bucket_cors(Bucket=settings.b2_bucket)["CORSRules"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
+            return None
+        raise
+
+
+def _same_rules(a: list[dict] | None, b: list[dict]) -> bool:
+    def norm(rules):
+        return sorted(json.dumps({k: sorted(v) if isinstance(v, list) else v for k, v in r.items() if k != "ID"},
+                                 sort_keys=True) for r in rules)
+
+    return a is not None and norm(a) == norm(b)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--env-file", default=".env.yaml")
     parser.add_argument("--functions-base-url", required=True)
     parser.add_argument("--dist", default=str(ROOT / "frontend" / "dist"))
     parser.add_argument("--prefix", default="site/")
+    parser.add_argument("--changes-file", help="write the number of files uploaded here (0: nothing to purge)")
     args = parser.parse_args()
     env = {k: str(v) for k, v in (yaml.safe_load(Path(args.env_file).read_text()) or {}).items()}
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
@@ -61,16 +102,26 @@ def main() -> int:
         print(f"publish_frontend: {dist}/index.html not found; run npm run build first", file=sys.stderr)
         return 1
     (dist / "config.json").write_text(json.dumps(config_json(env, args.functions_base_url.rstrip("/")), indent=2))
-    count = 0
+    uploaded = unchanged = 0
     for path in sorted(p for p in dist.rglob("*") if p.is_file()):
         rel = path.relative_to(dist)
-        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        b2.put_bytes(settings, args.prefix + rel.as_posix(), path.read_bytes(), ctype, cache_control(rel))
-        count += 1
-    b2.client(settings).put_bucket_cors(Bucket=settings.b2_bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedOrigins": list(settings.frontend_origin), "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"], "MaxAgeSeconds": 3600}]})
-    print(f"published {count} files to b2://{settings.b2_bucket}/{args.prefix}")
+        key, data = args.prefix + rel.as_posix(), path.read_bytes()
+        ctype, cache = mimetypes.guess_type(path.name)[0] or "application/octet-stream", cache_control(rel)
+        digest = hashlib.sha256(data).hexdigest()
+        if _stored_matches(settings, key, digest, ctype, cache):
+            unchanged += 1
+            continue
+        b2.put_bytes(settings, key, data, ctype, cache, metadata={"sha256": digest})
+        uploaded += 1
+    rules = cors_rules(settings.frontend_origin)
+    cors = "unchanged"
+    if not _same_rules(_current_cors(settings), rules):
+        b2.client(settings).put_bucket_cors(Bucket=settings.b2_bucket, CORSConfiguration={"CORSRules": rules})
+        cors = "updated"
+    print(f"published to b2://{settings.b2_bucket}/{args.prefix}: {uploaded} file(s) uploaded, {unchanged} already "
+          f"up to date; CORS rule {cors}")
+    if args.changes_file:
+        Path(args.changes_file).write_text(str(uploaded + (cors == "updated")))
     return 0
 
 

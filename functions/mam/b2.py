@@ -122,9 +122,12 @@ def browser_url(settings: Settings, key: str | None, now: float | None = None) -
     return url
 
 
-def put_bytes(settings: Settings, key: str, data: bytes, content_type: str, cache_control: str | None = None) -> None:
-    """Store bytes under `key`."""
-    extra = {"CacheControl": cache_control} if cache_control else {}
+def put_bytes(settings: Settings, key: str, data: bytes, content_type: str, cache_control: str | None = None,
+              metadata: dict[str, str] | None = None) -> None:
+    """Store bytes under `key` (with optional user metadata, x-amz-meta-*)."""
+    extra: dict = {"CacheControl": cache_control} if cache_control else {}
+    if metadata:
+        extra["Metadata"] = metadata
     client(settings).put_object(Bucket=settings.b2_bucket, Key=key, Body=data, ContentType=content_type, **extra)
 
 

@@ -359,6 +359,21 @@ def test_publish_frontend_script_runs_against_b2(b2, s3, tmp_path):
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="site/")["Contents"]}
     assert keys == {"site/index.html", "site/config.json", "site/assets/app-1a2b.js"}
     assert s3.get_bucket_cors(Bucket=BUCKET)["CORSRules"][0]["AllowedOrigins"] == [ORIGIN]
+    versions = len(list(s3.list_object_versions(Bucket=BUCKET, Prefix="site/")["Versions"]))
+
+    # Run again: nothing is written (no new B2 file versions, CORS left alone); then one changed file is.
+    changes = tmp_path / "changes"
+    again = [sys.executable, str(ROOT / "scripts" / "publish_frontend.py"), "--env-file", str(env_file),
+             "--functions-base-url", "http://127.0.0.1:18080", "--dist", str(dist), "--changes-file", str(changes)]
+    done = subprocess.run(again, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and "0 file(s) uploaded, 3 already up to date; CORS rule unchanged" in done.stdout
+    assert changes.read_text() == "0"
+    assert len(list(s3.list_object_versions(Bucket=BUCKET, Prefix="site/")["Versions"])) == versions
+    (dist / "index.html").write_text("<!doctype html><title>MAM 2</title>")
+    done = subprocess.run(again, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and "1 file(s) uploaded, 2 already up to date" in done.stdout
+    assert changes.read_text() == "1"
+    assert s3.get_object(Bucket=BUCKET, Key="site/index.html")["Body"].read() == b"<!doctype html><title>MAM 2</title>"
 
 
 # ---- CORS as the browser sees it --------------------------------------------------------------------------------
