@@ -45,7 +45,7 @@ _SECRET_LINE = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)\s+#.*\bSECRET\b", re.M)
 # local function has its own port), and the interpreter's own variables.
 RUNTIME_KEYS = frozenset({"FIRESTORE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
                           "MAM_LOCAL", "K_SERVICE", "FUNCTION_TARGET", "PORT", "THREADS", "PATH", "HOME", "LANG",
-                          "TMPDIR", "PYTHONPATH", "PYTHONUNBUFFERED"})
+                          "TMPDIR", "XDG_RUNTIME_DIR", "PYTHONPATH", "PYTHONUNBUFFERED"})
 
 
 def grants(name: str) -> frozenset[str]:
@@ -169,9 +169,13 @@ class Stack:
         spec = next(f for f in manifest()["functions"] if f["name"] == name)
         secrets = self.secrets()
         granted = {k: secrets[k] for k in grants(name)}
+        # Like a Cloud Run instance, each function has a runtime directory of its own: gunicorn puts its control
+        # socket there, and one shared $HOME/.gunicorn/gunicorn.ctl made the local functions fight over it.
+        run_dir = self.state_dir / "run" / f"{name}-{port or self.port(name)}"
+        run_dir.mkdir(parents=True, exist_ok=True)
         env = {**self.runtime_env(), **self.settings(), **granted,
                "K_SERVICE": name, "FUNCTION_TARGET": spec["entry_point"], "PORT": str(port or self.port(name)),
-               "THREADS": "8"}  # deploy.sh sets THREADS=8 too
+               "XDG_RUNTIME_DIR": str(run_dir), "THREADS": "8"}  # deploy.sh sets THREADS=8 too
         allowed = set(env) | template_tuning() | RUNTIME_KEYS
         for key, value in (overrides or {}).items():
             if key not in allowed and not key.startswith("FUNCTION_URL_"):
