@@ -6,7 +6,6 @@ The launcher runs in .venv-tasks, as in the stack, on a free port with a 2 s de-
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import os
 import socket
 import subprocess
@@ -16,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from task_receiver import TaskReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 2.0
@@ -28,31 +28,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class _Receiver(http.server.ThreadingHTTPServer):
-    """The HTTP target of the tasks: records each delivery (path and Cloud Tasks headers)."""
-
-    def __init__(self):
-        self.deliveries: list[dict] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(h):
-                h.rfile.read(int(h.headers.get("Content-Length") or 0))
-                self.deliveries.append({"path": h.path, **{k.lower(): v for k, v in h.headers.items()}})
-                h.send_response(200)
-                h.send_header("Content-Length", "0")
-                h.end_headers()
-
-            def log_message(h, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +72,7 @@ def queue(client):
 
 @pytest.fixture(scope="module")
 def receiver():
-    server = _Receiver()
+    server = TaskReceiver()
     yield server
     server.shutdown()
 
@@ -130,7 +105,7 @@ def test_a_name_is_refused_while_its_task_waits_and_within_the_window_after_it_r
     assert len(client.list_tasks(parent=queue).tasks) == 1
 
     client.resume_queue(name=queue)
-    assert _wait(lambda: any(d["x-cloudtasks-taskname"] == "hop-1" for d in receiver.deliveries)), receiver.deliveries
+    assert _wait(lambda: receiver.named("hop-1")), receiver.deliveries
     ran_at = time.monotonic()
     with pytest.raises(AlreadyExists):  # executed: still taken for the window
         client.create_task(parent=queue, task=task)
@@ -139,9 +114,9 @@ def test_a_name_is_refused_while_its_task_waits_and_within_the_window_after_it_r
 
     time.sleep(max(0.0, WINDOW - (time.monotonic() - ran_at)) + 0.3)
     assert client.create_task(parent=queue, task=task).name.endswith("/tasks/hop-1")  # the window is over
-    assert _wait(lambda: sum(d["x-cloudtasks-taskname"] == "hop-1" for d in receiver.deliveries) == 2)
-    delivered = [d for d in receiver.deliveries if d["x-cloudtasks-taskname"] == "hop-1"]
-    assert delivered[0]["user-agent"] == "Google-Cloud-Tasks" and delivered[0]["path"] == "/hop"
+    assert _wait(lambda: len(receiver.named("hop-1")) == 2)
+    delivered = receiver.named("hop-1")
+    assert delivered[0]["headers"]["user-agent"] == "Google-Cloud-Tasks" and delivered[0]["path"] == "/hop"
 
 
 def test_purged_names_stay_taken_for_the_window(client, queue):

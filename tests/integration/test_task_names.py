@@ -6,15 +6,13 @@ and created again under the same id (a discovered file has a deterministic id) r
 """
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import time
 import uuid
 
 import pytest
 import test_index_videos as indexing
 from conftest import wait_for
+from task_receiver import TaskReceiver
 
 pytestmark = pytest.mark.timeout(180)
 PROBE = "task_names_probe"  # not a manifest function: FUNCTION_URL_TASK_NAMES_PROBE points at the receiver below
@@ -24,33 +22,9 @@ twelvelabs, fns, clip_bytes, _reset_standin = (indexing.twelvelabs, indexing.fns
                                                indexing._reset_standin)
 
 
-class Receiver(http.server.ThreadingHTTPServer):
-    """The HTTP target of the tasks: one entry per delivery (task name header and JSON body)."""
-
-    def __init__(self):
-        self.deliveries: list[dict] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(h):
-                body = json.loads(h.rfile.read(int(h.headers.get("Content-Length") or 0)) or b"{}")
-                self.deliveries.append({"task": h.headers.get("X-CloudTasks-TaskName"), "path": h.path, **body})
-                h.send_response(200)
-                h.send_header("Content-Length", "0")
-                h.end_headers()
-
-            def log_message(h, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def of(self, marker: str) -> list[dict]:
-        return [d for d in self.deliveries if d.get("marker") == marker]
-
-
 @pytest.fixture(scope="module")
 def receiver():
-    server = Receiver()
+    server = TaskReceiver()
     yield server
     server.shutdown()
 
@@ -75,7 +49,7 @@ def test_the_same_key_twice_is_one_task_and_one_delivery(probe):
     third = tasks.enqueue("uploads", PROBE, "/hop", {"marker": marker}, key=("names", marker, 1))
     assert third.already_queued
     time.sleep(1.5)  # room for a wrong second delivery to arrive
-    assert [d["task"] for d in probe.of(marker)] == [first.name]
+    assert [d["headers"]["x-cloudtasks-taskname"] for d in probe.of(marker)] == [first.name]
 
 
 def test_each_hop_of_a_chain_has_a_name_of_its_own(probe):
@@ -86,7 +60,7 @@ def test_each_hop_of_a_chain_has_a_name_of_its_own(probe):
             for n in range(3)]
     assert [h.outcome for h in hops] == [tasks.CREATED] * 3 and len({h.name for h in hops}) == 3
     wait_for(lambda: len(probe.of(marker)) == 3, what="three hops delivered")
-    assert sorted(d["hop"] for d in probe.of(marker)) == [0, 1, 2]
+    assert sorted(d["body"]["hop"] for d in probe.of(marker)) == [0, 1, 2]
 
 
 def test_unnamed_tasks_are_always_created(probe):
