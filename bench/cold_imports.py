@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, manifest  # noqa: E402
+from localdev.stack import Stack, manifest  # noqa: E402
 
 PROBE = """
 import importlib.util, sys, time

@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.iconik.seed import content
-from localstack.iconik.testing import Admin, nested_tree
-from localstack.stack import Stack, wait_ready
+from localdev.iconik.seed import content
+from localdev.iconik.testing import Admin, nested_tree
+from localdev.stack import Stack, wait_ready
 
 SECRET = "local-bz-secret"
 APP_ID = "local-iconik-app"
@@ -96,7 +96,7 @@ def longest_invocation(log: Path) -> tuple[float, int]:
 
 def count_lost(stack: Stack, info: dict, asset_ids: list[str]) -> tuple[int, int, int]:
     """(lost, still on LucidLink, confirmed in the bucket) over every asset's ORIGINAL."""
-    from localstack.b2.client import for_stack
+    from localdev.b2.client import for_stack
 
     s3 = for_stack(stack)  # the stack's local B2 checks signatures: sign with the stack's key
     etags: dict[str, str] = {}
@@ -127,7 +127,7 @@ def main() -> int:
         emulators = {s.name: s for s in stack.emulators()}
         for name in ("firestore", "tasks", "s3"):
             procs.start(emulators[name], env)
-        from localstack.bootstrap import ensure_bucket, ensure_queues
+        from localdev.bootstrap import ensure_bucket, ensure_queues
 
         ensure_bucket(stack)
         ensure_queues(stack)

@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, grants, wait_ready
-from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
+from localdev.stack import Stack, grants, wait_ready
+from localdev.twelvelabs.testing import StandIn, free_port, make_video, wait_http
 
 OURS_KEY = "bench-ours-key"
 REF_KEY = "bench-reference-key"
@@ -205,7 +205,7 @@ def run(args, stack: Stack, procs: Procs) -> int:
     from mam.settings import load_settings
     from mam.videos import Video
 
-    from localstack.bootstrap import ensure_bucket, ensure_queues
+    from localdev.bootstrap import ensure_bucket, ensure_queues
 
     ensure_bucket(stack)
     ensure_queues(stack)

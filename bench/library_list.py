@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, is_ready, wait_ready
+from localdev.stack import Stack, is_ready, wait_ready
 
 
 def _start(stack: Stack, procs: list) -> None:
@@ -93,8 +93,8 @@ def main() -> int:
     fn = None
     try:
         _start(stack, procs)
-        from localstack.bootstrap import ensure_bucket
-        from localstack.twelvelabs.testing import free_port, wait_http
+        from localdev.bootstrap import ensure_bucket
+        from localdev.twelvelabs.testing import free_port, wait_http
 
         ensure_bucket(stack)
         ids = _seed(args.videos)

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Stack, wait_ready
+from localdev.stack import Stack, wait_ready
 
 
 def free_port() -> int:

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec env PYTHONPATH="$PWD/functions:$PWD" .venv/bin/python -m localstack.run
+exec env PYTHONPATH="$PWD/functions:$PWD" .venv/bin/python -m localdev.run

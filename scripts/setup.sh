@@ -30,29 +30,29 @@ fi
 
 # --- Python: Cloud Tasks emulator in its own virtualenv ----------------------------------------------------
 if [ ! -x .venv-tasks/bin/python ]; then say "creating .venv-tasks"; $PY -m venv .venv-tasks; fi
-want=$(stamp localstack/tasks/requirements.txt)
+want=$(stamp localdev/tasks/requirements.txt)
 if [ "$(cat .venv-tasks/.stamp 2>/dev/null)" != "$want" ]; then
   say "installing the Cloud Tasks emulator into .venv-tasks"
-  .venv-tasks/bin/pip install -q --disable-pip-version-check -r localstack/tasks/requirements.txt
+  .venv-tasks/bin/pip install -q --disable-pip-version-check -r localdev/tasks/requirements.txt
   echo "$want" > .venv-tasks/.stamp
 fi
 
-# --- npm: emulators (localstack/) --------------------------------------------------------------------------
+# --- npm: emulators (localdev/) --------------------------------------------------------------------------
 # firebase-tools is large (minutes to install), so its node_modules live in a per-user cache keyed by the lock
-# file and localstack/node_modules links there: a second clone on the same machine installs nothing.
+# file and localdev/node_modules links there: a second clone on the same machine installs nothing.
 CACHE=${MAM_CACHE_DIR:-$HOME/.cache/mam}
-want=$(stamp localstack/package.json localstack/package-lock.json)
-target="$CACHE/localstack-$want"
+want=$(stamp localdev/package.json localdev/package-lock.json)
+target="$CACHE/localdev-$want"
 if [ ! -f "$target/node_modules/.stamp" ]; then
   say "installing npm packages for the emulators into $target"
   rm -rf "$target"; mkdir -p "$target"
-  cp localstack/package.json localstack/package-lock.json "$target/"
+  cp localdev/package.json localdev/package-lock.json "$target/"
   (cd "$target" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$target/node_modules/.stamp"
 fi
-if [ "$(readlink localstack/node_modules 2>/dev/null)" != "$target/node_modules" ]; then
-  rm -rf localstack/node_modules
-  ln -s "$target/node_modules" localstack/node_modules
+if [ "$(readlink localdev/node_modules 2>/dev/null)" != "$target/node_modules" ]; then
+  rm -rf localdev/node_modules
+  ln -s "$target/node_modules" localdev/node_modules
 fi
 
 # --- npm: the front end (frontend/) ---------------------------------------------------------------------------

@@ -83,9 +83,9 @@ def cloud_target(env_file: Path) -> Target:
 
 
 def local_target(offset: int) -> Target:
-    """The local stack on `offset` (what scripts/dev.sh runs), from localstack/stack.py."""
+    """The local stack on `offset` (what scripts/dev.sh runs), from localdev/stack.py."""
     sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
-    from localstack.stack import Stack
+    from localdev.stack import Stack
 
     stack = Stack(offset=offset)
     env = stack.settings() if hasattr(stack, "settings") else stack.env()
@@ -318,7 +318,7 @@ class Verifier:
                    f"(scripts/publish_frontend.py), or in the B2 console (Buckets > {self.t.bucket} > CORS Rules) "
                    f"allow {origin} for the S3 API's GET and HEAD")
             if self.t.local:
-                fix = f"restart ./scripts/dev.sh (localstack/bootstrap.py gives the bucket its CORS rule for {origin})"
+                fix = f"restart ./scripts/dev.sh (localdev/bootstrap.py gives the bucket its CORS rule for {origin})"
             if isinstance(resp, str):
                 self.add(check, FAIL, f"{self.t.b2_endpoint}: {resp}", "check B2_ENDPOINT" if not self.t.local else fix)
                 continue

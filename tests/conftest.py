@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localstack.stack import Service, Stack, is_ready, wait_ready  # noqa: E402
+from localdev.stack import Service, Stack, is_ready, wait_ready  # noqa: E402
 
 OFFSET = int(os.environ.get("MAM_TEST_PORT_OFFSET", "1000"))
 LOGS = ROOT / ".local" / "test-logs"
@@ -112,7 +112,7 @@ def firestore(stack: Stack, processes: Processes, stack_env) -> str:
 def s3(stack: Stack, processes: Processes, stack_env) -> str:
     """The S3 server holding the bucket (with CORS); returns its endpoint URL."""
     processes.start(_by_name(stack.emulators(), "s3"), reuse=True)
-    from localstack.bootstrap import ensure_bucket
+    from localdev.bootstrap import ensure_bucket
 
     ensure_bucket(stack)
     return stack.url("s3")
@@ -122,7 +122,7 @@ def s3(stack: Stack, processes: Processes, stack_env) -> str:
 def cloud_tasks(stack: Stack, processes: Processes, stack_env) -> str:
     """The Cloud Tasks emulator with the manifest's queues; returns host:port."""
     processes.start(_by_name(stack.emulators(), "tasks"), reuse=True)
-    from localstack.bootstrap import ensure_queues
+    from localdev.bootstrap import ensure_queues
 
     ensure_queues(stack)
     return stack_env["CLOUD_TASKS_EMULATOR_HOST"]
@@ -132,7 +132,7 @@ def cloud_tasks(stack: Stack, processes: Processes, stack_env) -> str:
 def auth_emulator(stack: Stack, processes: Processes, stack_env) -> str:
     """The Firebase Auth emulator with the demo user; returns its base URL."""
     processes.start(_by_name(stack.emulators(), "auth"), reuse=True)
-    from localstack.bootstrap import ensure_user
+    from localdev.bootstrap import ensure_user
 
     ensure_user(stack)
     return stack.url("auth")
@@ -190,7 +190,7 @@ def id_token(stack: Stack, email: str, password: str) -> str:
 @pytest.fixture(scope="session")
 def demo_token(stack: Stack, auth_emulator) -> str:
     """A real ID token of the demo user (an admin locally)."""
-    from localstack.stack import DEMO_EMAIL, DEMO_PASSWORD
+    from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
 
     return id_token(stack, DEMO_EMAIL, DEMO_PASSWORD)
 

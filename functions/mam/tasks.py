@@ -4,7 +4,7 @@ A named task is created once: Cloud Tasks refuses a second create with the same 
 the task exists and for ~1 hour after it ran or was deleted. `enqueue` reports that as the outcome
 `already_queued` (the same hop was queued before, e.g. by a retried caller: nothing to do). The other side of
 that rule: a chain must give every *later* hop a name of its own (a hop/attempt/sequence number in the key),
-or the next hop is refused and the chain silently stops. Locally the strict emulator (`localstack/tasks`,
+or the next hop is refused and the chain silently stops. Locally the strict emulator (`localdev/tasks`,
 CLOUD_TASKS_EMULATOR_HOST) refuses reused names the same way.
 """
 from __future__ import annotations

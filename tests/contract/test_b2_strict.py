@@ -1,4 +1,4 @@
-"""Contract tests of the local B2 (`python -m localstack.b2`: the strict B2 layer over moto), as a real process.
+"""Contract tests of the local B2 (`python -m localdev.b2`: the strict B2 layer over moto), as a real process.
 
 Driven by boto3 (the client our code uses), raw `requests` signed by an independent SigV4 signer written here
 (so the layer is not only checked against botocore's idea of SigV4), and our own `mam.b2` / publish script. What
@@ -24,7 +24,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localstack.b2.testing import LocalB2
+from localdev.b2.testing import LocalB2
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "mam-local"

@@ -1,6 +1,6 @@
 """Contract tests of the local iconik stand-in, driven over HTTP exactly as our handler and iconik itself call it.
 
-moto (S3, the "B2" storage) and the stand-in (`python -m localstack.iconik`, a real process) run on free ports.
+moto (S3, the "B2" storage) and the stand-in (`python -m localdev.iconik`, a real process) run on free ports.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from typing import ClassVar
 import pytest
 import requests
 
-from localstack.iconik.seed import content
-from localstack.iconik.testing import MotoS3, Standin, free_port
+from localdev.iconik.seed import content
+from localdev.iconik.testing import MotoS3, Standin, free_port
 
 APP_ID = "contract-app"
 H = {"App-ID": APP_ID, "Auth-Token": "contract-token"}
@@ -393,7 +393,7 @@ def test_counters_and_request_log(env):
 
 
 def test_seeding_a_large_nested_tree_is_fast_and_paged(env):
-    from localstack.iconik.testing import nested_tree
+    from localdev.iconik.testing import nested_tree
 
     started = time.monotonic()
     seeded = env["admin"].seed({**nested_tree(2500, depth=1, fanout=2), "formats": {"ORIGINAL": ["LL"]},
@@ -407,7 +407,7 @@ def test_seeding_a_large_nested_tree_is_fast_and_paged(env):
 def test_a_replaced_fault_rule_counts_its_skips_afresh():
     """A rule's skip count belongs to that rule: a new rule (which may reuse a freed rule's memory) lets its own
     `skip` requests through first. Counting by id() once let a later test's rule inherit an earlier one's count."""
-    from localstack.iconik.faults import Faults
+    from localdev.iconik.faults import Faults
 
     faults = Faults()
     for _ in range(50):

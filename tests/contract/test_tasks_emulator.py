@@ -1,5 +1,5 @@
-"""The local Cloud Tasks (`python -m localstack.tasks`) driven by the official client: it refuses what Cloud Tasks
-refuses, in the service's words (see localstack/tasks/README.md for the sources).
+"""The local Cloud Tasks (`python -m localdev.tasks`) driven by the official client: it refuses what Cloud Tasks
+refuses, in the service's words (see localdev/tasks/README.md for the sources).
 
 The launcher runs in .venv-tasks, as in the stack, on a free port with a 2 s de-duplication window.
 """
@@ -37,7 +37,7 @@ def emulator():
     logs = ROOT / ".local" / "test-logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "contract-tasks-emulator.log", "ab") as stderr:
-        proc = subprocess.Popen([str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localstack.tasks", "--port",
+        proc = subprocess.Popen([str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localdev.tasks", "--port",
                                  str(port), "--dedup-window", str(WINDOW)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=stderr, text=True, start_new_session=True)
     try:

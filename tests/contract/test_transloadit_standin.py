@@ -20,9 +20,9 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from localstack.transloadit.config import Settings
-from localstack.transloadit.server import StandinServer, quiet_werkzeug
-from localstack.transloadit.testing import (
+from localdev.transloadit.config import Settings
+from localdev.transloadit.server import StandinServer, quiet_werkzeug
+from localdev.transloadit.testing import (
     LocalS3,
     NotifyReceiver,
     free_port,
@@ -58,10 +58,10 @@ def video(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def standin(s3):
-    """The stand-in as the local stack runs it: `python -m localstack.transloadit --port N`, SSE on."""
+    """The stand-in as the local stack runs it: `python -m localdev.transloadit --port N`, SSE on."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSLOADIT_STANDIN_NOTIFY_BACKOFF": "0.2", **s3[2]}
-    proc = subprocess.Popen([sys.executable, "-m", "localstack.transloadit", "--port", str(port), "--sse"],
+    proc = subprocess.Popen([sys.executable, "-m", "localdev.transloadit", "--port", str(port), "--sse"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
 
@@ -289,7 +289,7 @@ def test_tus_termination_and_max_size(standin):
     params_obj = json.loads(params)
     params_obj["auth"]["max_size"] = 50
     raw = json.dumps(params_obj)
-    from localstack.transloadit.signing import sign
+    from localdev.transloadit.signing import sign
 
     small = requests.post(standin + "/assemblies", data={"params": raw, "signature": sign(SECRET, raw), "num_expected_upload_files": "1"}).json()
     meta = f"assembly_url {b64(small['assembly_url'])},filename {b64('a.bin')}"
@@ -301,7 +301,7 @@ def test_tus_termination_and_max_size(standin):
 
 # ---- signature auth ("Require a correct Signature") -------------------------------------------------------
 def _raw(expires: str | None = "future", key: str = KEY, nonce: str | None = None) -> str:
-    from localstack.transloadit.testing import expires_in
+    from localdev.transloadit.testing import expires_in
 
     auth = {"key": key}
     if expires == "future":
@@ -329,7 +329,7 @@ def _raw(expires: str | None = "future", key: str = KEY, nonce: str | None = Non
     ],
 )
 def test_assembly_signature_rules(standin, name, params, signer, status, error):
-    from localstack.transloadit.signing import sign
+    from localdev.transloadit.signing import sign
 
     form = {"params": params, "num_expected_upload_files": "1"}
     if signer == "sha384":
@@ -348,7 +348,7 @@ def test_assembly_signature_rules(standin, name, params, signer, status, error):
 
 
 def test_signature_covers_exact_params_string_and_nonce_is_single_use(standin):
-    from localstack.transloadit.signing import sign
+    from localdev.transloadit.signing import sign
 
     raw = _raw(nonce="n-" + os.urandom(4).hex())
     sig = sign(SECRET, raw)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from localstack.transloadit.config import Settings
-from localstack.transloadit.server import StandinServer, quiet_werkzeug
-from localstack.transloadit.testing import (
+from localdev.transloadit.config import Settings
+from localdev.transloadit.server import StandinServer, quiet_werkzeug
+from localdev.transloadit.testing import (
     LocalS3,
     NotifyReceiver,
     expires_in,

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from conftest import ROOT, Processes
-from localstack.stack import Stack
+from localdev.stack import Stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,7 +26,7 @@ def full_stack(stack: Stack, processes: Processes, emulators, stack_env) -> Stac
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(dist, site)
     stack.site_dir = site
-    from localstack.bootstrap import write_frontend_config
+    from localdev.bootstrap import write_frontend_config
 
     write_frontend_config(stack)
     for service in stack.standins() + stack.functions() + [stack.frontend()]:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import requests
 
-from localstack.stack import BUCKET, LOCAL_SECRETS, Stack
+from localdev.stack import BUCKET, LOCAL_SECRETS, Stack
 
-INDEX_NAME = "mam-library"  # TWELVELABS_INDEX_NAME of the local stack (localstack/stack.py)
+INDEX_NAME = "mam-library"  # TWELVELABS_INDEX_NAME of the local stack (localdev/stack.py)
 
 
 # ---- B2 (local S3) ----------------------------------------------------------------------------------------------
 def s3(stack: Stack):
     """boto3 S3 client on the stack's local B2 with the stack's key, configured as functions/mam/b2.py's clients."""
-    from localstack.b2.client import for_stack
+    from localdev.b2.client import for_stack
 
     return for_stack(stack)
 

@@ -20,7 +20,7 @@ from e2e.helpers import (
 )
 from e2e.media import make_video, probe
 from e2e.pages import App, ResultPage, tid
-from localstack.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD
+from localdev.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

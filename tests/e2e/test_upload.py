@@ -20,7 +20,7 @@ from e2e.helpers import (
 )
 from e2e.media import make_video, probe
 from e2e.pages import App, tid
-from localstack.stack import DEMO_EMAIL, DEMO_PASSWORD
+from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ def test_health_route_answers(name, start_function, emulators):
 @pytest.mark.parametrize("name", [s.name for s in manifest.functions()])
 def test_running_function_holds_only_its_own_secrets(name, start_function, processes, emulators):
     """Read from the live process (/proc/PID/environ): the fixtures start it with what it gets deployed, no more."""
-    from localstack.stack import LOCAL_SECRETS, grants, template_secrets
+    from localdev.stack import LOCAL_SECRETS, grants, template_secrets
 
     start_function(name)
     raw = open(f"/proc/{processes.procs[name].pid}/environ", "rb").read().split(b"\0")

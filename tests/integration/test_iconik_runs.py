@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from localstack.iconik.seed import content
-from localstack.iconik.testing import SECRET
+from localdev.iconik.seed import content
+from localdev.iconik.testing import SECRET
 
 pytestmark = pytest.mark.timeout(120)
 

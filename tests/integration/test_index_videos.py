@@ -16,8 +16,8 @@ import pytest
 import requests
 from conftest import LOGS, wait_for
 
-from localstack.stack import grants
-from localstack.twelvelabs.testing import StandIn, free_port, make_video, wait_http
+from localdev.stack import grants
+from localdev.twelvelabs.testing import StandIn, free_port, make_video, wait_http
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -1,4 +1,4 @@
-"""Demo content (`python -m localstack.demo`): short spoken, captioned videos made on the spot land in the local
+"""Demo content (`python -m localdev.demo`): short spoken, captioned videos made on the spot land in the local
 bucket's videos prefix and in the library, quickly, and a second run changes nothing."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.timeout(120)
 def _run(stack) -> dict:
     env = {**os.environ, **stack.env()}
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "localstack.demo"], cwd=ROOT, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "localdev.demo"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=90, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     line = json.loads(out.stdout.strip().splitlines()[-1])
@@ -30,7 +30,7 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
     from mam.library.discover import video_id_for
     from mam.settings import load_settings
 
-    from localstack.demo import DEMOS, key_of
+    from localdev.demo import DEMOS, key_of
 
     settings = load_settings("b2")
     keys = [key_of(settings.videos_prefix, d) for d in DEMOS]

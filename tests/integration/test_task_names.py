@@ -1,4 +1,4 @@
-"""Task names against the strict local Cloud Tasks (localstack/tasks): a reused name is refused as in the cloud.
+"""Task names against the strict local Cloud Tasks (localdev/tasks): a reused name is refused as in the cloud.
 
 `mam.tasks.enqueue` reports the refusal as the outcome `already_queued`; a chain still moves on because every
 later hop has a name of its own. The last case is the chain the strict emulator caught: a video record deleted

@@ -15,8 +15,8 @@ import pytest
 import requests
 from conftest import ROOT, wait_for
 
-from localstack.stack import LOCAL_SECRETS
-from localstack.transloadit.testing import NotifyReceiver, make_test_video, parse_form
+from localdev.stack import LOCAL_SECRETS
+from localdev.transloadit.testing import NotifyReceiver, make_test_video, parse_form
 
 pytestmark = pytest.mark.timeout(180)
 SECRET = LOCAL_SECRETS["TRANSLOADIT_AUTH_SECRET"]

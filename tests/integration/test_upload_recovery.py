@@ -15,7 +15,7 @@ import pytest
 import requests
 from conftest import ROOT, wait_for
 
-from localstack.transloadit.testing import free_port, make_test_video
+from localdev.transloadit.testing import free_port, make_test_video
 
 pytestmark = pytest.mark.timeout(180)
 

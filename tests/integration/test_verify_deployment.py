@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from conftest import ROOT
-from localstack.stack import Stack
+from localdev.stack import Stack
 from mam import manifest
 
 PRIVATE = {f.name for f in manifest.functions() if not f.public}
@@ -26,7 +26,7 @@ def live_stack(stack: Stack, processes, firestore, s3, cloud_tasks, start_functi
         start_function(spec.name)
     started_frontend = "frontend" not in processes.procs
     if started_frontend:  # only config.json is needed; scripts/dev.sh serves it next to the built site
-        from localstack.bootstrap import write_frontend_config
+        from localdev.bootstrap import write_frontend_config
 
         site = Stack(offset=stack.offset, state_dir=stack.state_dir, site_dir=tmp_path_factory.mktemp("site"))
         write_frontend_config(site)
@@ -100,7 +100,7 @@ def test_a_front_end_origin_the_bucket_does_not_allow_fails_with_its_fix(live_st
 
 
 def test_the_table_names_every_miss_and_prints_no_secret(live_stack: Stack):
-    from localstack.stack import LOCAL_SECRETS
+    from localdev.stack import LOCAL_SECRETS
 
     env = {**os.environ, "MAM_PORT_OFFSET": str(live_stack.offset)}
     out = subprocess.run([str(ROOT / "deploy.sh"), "--verify", "--local"], cwd=ROOT, env=env, capture_output=True,

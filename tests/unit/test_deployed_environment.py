@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from localstack.stack import Stack, grants, manifest, template_secrets, template_settings
+from localdev.stack import Stack, grants, manifest, template_secrets, template_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORT = """

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from localstack.twelvelabs import ranking
-from localstack.twelvelabs import search as search_mod
-from localstack.twelvelabs.state import Index, SearchSession, Store, Video
+from localdev.twelvelabs import ranking
+from localdev.twelvelabs import search as search_mod
+from localdev.twelvelabs.state import Index, SearchSession, Store, Video
 
 
 def words(*items):
