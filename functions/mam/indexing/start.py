@@ -19,6 +19,7 @@ from mam.auth import require_user
 from mam.http import ApiError, id_list, json_body
 from mam.indexing import states, worker
 from mam.settings import Settings
+from mam.store import videos
 from mam.videos import SENDING, Video, utcnow
 
 MAX_IDS = 1000
@@ -55,7 +56,8 @@ def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], i
 
 def index_videos(ids: list[str] | None, reindex: bool, deadline: int) -> tuple[list[str], dict[str, str]]:
     """Mark `ids` (None: every video) Sending and queue their submit tasks; (queued ids, {id: skip reason})."""
-    snaps = _stream_all() if ids is None else _stream(ids)
+    # masked reads as they arrive: one BatchGetDocuments stream, or one streamed query (no cursors) for all
+    reads = videos.scan_masked(FIELDS) if ids is None else videos.read_masked(ids, FIELDS)
     now = utcnow()
     skipped: dict[str, str] = {}
     seen: list[str] = []
@@ -63,15 +65,15 @@ def index_videos(ids: list[str] | None, reindex: bool, deadline: int) -> tuple[l
     # a pipeline: documents stream in, each full batch is committed (and its tasks created) on the pool while
     # the next documents are still arriving
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        pending: list[tuple[Any, Video]] = []
-        for snap in snaps:
-            seen.append(snap.id)
-            video = _video(snap)
+        pending: list[videos.Stamped] = []
+        for read in reads:
+            video = read.video
+            seen.append(video.id)
             reason = states.skip_reason(video, reindex, now, deadline)
             if reason:
-                skipped[snap.id] = reason
+                skipped[video.id] = reason
                 continue
-            pending.append((snap, video))
+            pending.append(read)
             if len(pending) == BATCH:
                 batches.append(pool.submit(_mark_and_queue, pool, pending, reindex, now, deadline, skipped))
                 pending = []
@@ -102,44 +104,25 @@ def _mark_and_queue(pool: ThreadPoolExecutor, batch, reindex: bool, now, deadlin
             for vid, run in _mark_batch(batch, reindex, now, deadline, skipped)]
 
 
-def _stream(ids: list[str]):
-    """The existing videos among `ids`, as they arrive (one BatchGetDocuments stream, masked)."""
-    db = store.client()
-    refs = [db.collection(store.VIDEOS).document(i) for i in ids]
-    return (s for s in db.get_all(refs, field_paths=FIELDS) if s.exists)
-
-
-def _stream_all():
-    """Every video, as it arrives: one streamed query (no cursors: the local emulator ignores them)."""
-    return store.client().collection(store.VIDEOS).select(FIELDS).stream()
-
-
-def _video(snap) -> Video:
-    return Video.from_doc(snap.id, {"title": "", **(snap.to_dict() or {})})
-
-
-def _mark_batch(batch: list[tuple[Any, Video]], reindex: bool, now, deadline: int,
+def _mark_batch(batch: list[videos.Stamped], reindex: bool, now, deadline: int,
                 skipped: dict[str, str]) -> list[tuple[str, int]]:
     """Write Sending for a batch in one commit (compare-and-set on each update time); [(id, run)] marked."""
-    from google.cloud import firestore
-
-    db = store.client()
-    wb = db.batch()
+    changes = []
     marked = []
-    for snap, video in batch:
+    for read in batch:
+        video = read.video
         if not states.mark_sending(video, reindex, now, deadline):  # same rule as the transaction path
             continue
         run = states.current_run(video)
-        wb.update(snap.reference, {
+        changes.append((read, {
             "status": SENDING, "status_reason": None, "tl_task_id": None, "index_started_at": now,
             f"attempts.{states.RUN}": run, f"attempts.{states.SUBMITS}": 0,
-            "version": firestore.Increment(1), "updated_at": now,
-        }, option=db.write_option(last_update_time=snap.update_time))
+        }))
         marked.append((video.id, run))
     if not marked:
         return []
     try:
-        wb.commit()
+        videos.patch_batch(changes, now)  # also bumps version and sets updated_at, as every write of a video does
         return marked
     except Exception as exc:  # noqa: BLE001 - a video changed since we read it: decide each one in a transaction
         log.info("sending batch conflicted; per-video fallback", size=len(marked), error=type(exc).__name__)

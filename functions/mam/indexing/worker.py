@@ -17,9 +17,10 @@ import secrets
 import time
 from typing import Any
 
-from mam import b2, log, store, tasks
+from mam import b2, log, media_keys, store, tasks
 from mam.indexing import schedule, states
 from mam.settings import Settings
+from mam.store import claims
 from mam.tasks import TaskContext
 from mam.videos import INDEX_IN_FLIGHT, Video, utcnow
 
@@ -28,15 +29,10 @@ TARGET = "index_tasks"
 SUBMIT_PATH = "/tasks/submit"
 FOLLOW_PATH = "/tasks/follow"
 MAX_SUBMIT_ATTEMPTS = 8
-HOPS = "index_hops"            # Firestore collection of claimed hops (give it a TTL policy on `expire_at`)
+HOPS = claims.INDEX_HOPS       # Firestore collection of claimed hops (TTL policy on `expire_at`)
 HOP_TTL = dt.timedelta(days=3)
 THUMB_MAX_BYTES = 5 * 1024 * 1024
 GENERIC_FAILURE = "Twelve Labs could not index this video."
-
-
-def thumbnail_key(video_id: str) -> str:
-    """B2 key of the thumbnail copied from Twelve Labs (delete it with the video)."""
-    return f"thumbnails/{video_id}.jpg"
 
 
 # ---- enqueueing ------------------------------------------------------------------------------------------------
@@ -221,7 +217,7 @@ def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
                 data = resp.raw.read(THUMB_MAX_BYTES + 1, decode_content=True)
             if not data or len(data) > THUMB_MAX_BYTES:
                 continue
-            key = thumbnail_key(video_id)
+            key = media_keys.index_thumbnail_key(video_id)
             b2.put_bytes(settings, key, data, kind, cache_control="public, max-age=86400")
             return key
         except Exception as exc:  # noqa: BLE001 - the upload thumbnail is a fine fallback

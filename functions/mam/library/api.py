@@ -42,7 +42,7 @@ def delete(request: flask.Request, settings: Settings) -> dict[str, Any]:
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")
-        found, _ = listing.all_videos(MAX_DELETE_IDS)  # beyond that the caller sends "all" again
+        found, _ = store.videos.up_to(MAX_DELETE_IDS)  # beyond that the caller sends "all" again
         videos = {v.id: v for v in found}
         ids = list(videos)
     elif "ids" in body:

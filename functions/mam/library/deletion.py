@@ -13,14 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mam import b2, log, store
+from mam import b2, log, media_keys, store
 from mam.settings import Settings
 from mam.videos import Video
 
 BUDGET_SECONDS = 40.0  # the function's timeout is 60 s: what is not reached by then is reported, not dropped
 PARALLEL = 8           # videos deleted at once (I/O-bound round trips to B2, Twelve Labs, Firestore)
-UPLOADS_PREFIX = "uploads/"        # TransloadIt stores uploads/<video id>/... (functions/mam/transloadit_template.json)
-THUMBNAILS_PREFIX = "thumbnails/"  # indexing copies Twelve Labs' thumbnail to thumbnails/<video id>.jpg
 NOT_REACHED = "Not reached in time; delete it again."
 RESET_BATCH = 5000     # records one reset takes on; with more, "complete" is false and the admin resets again
 _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
@@ -66,9 +64,7 @@ def _delete_objects(settings: Settings, objects: list[dict[str, str]]) -> None:
 
 def video_keys(video: Video) -> set[str]:
     """The single-object keys a record points at (its uploads/<id>/ folder is swept as a whole too)."""
-    from mam.indexing.worker import thumbnail_key
-
-    keys = {video.b2_original, video.b2_web, video.b2_thumbnail, thumbnail_key(video.id)}
+    keys = {video.b2_original, video.b2_web, video.b2_thumbnail, media_keys.index_thumbnail_key(video.id)}
     return {k for k in keys if k and not k.endswith("/")}
 
 
@@ -76,10 +72,10 @@ def delete_objects_of(settings: Settings, video_id: str, video: Video | None) ->
     """Remove every version of the video's B2 objects; returns how many versions were removed."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    folder = f"{UPLOADS_PREFIX}{video_id}/"
+    folder = media_keys.upload_prefix(video_id)
     try:
         objects = _versions(settings, folder, exact=False)
-        singles = video_keys(video) if video else {f"{THUMBNAILS_PREFIX}{video_id}.jpg"}
+        singles = video_keys(video) if video else {media_keys.index_thumbnail_key(video_id)}
         for key in sorted(singles):
             if not key.startswith(folder):
                 objects += _versions(settings, key, exact=True)
@@ -160,10 +156,8 @@ def reset(settings: Settings, budget: float = BUDGET_SECONDS) -> dict[str, Any]:
 
     Returns {"deleted": n, "failed": {id: reason}, "leftovers": {"b2": n, "index": n}, "complete": bool}.
     """
-    from mam.library.listing import all_videos
-
     started = time.monotonic()
-    found, everything = all_videos(RESET_BATCH)
+    found, everything = store.videos.up_to(RESET_BATCH)
     videos = {v.id: v for v in found}
     results = delete_videos(settings, list(videos), videos, budget=budget)
     failed = {vid: o.error for vid, o in results.items() if not o.ok}
@@ -178,13 +172,7 @@ def reset(settings: Settings, budget: float = BUDGET_SECONDS) -> dict[str, Any]:
     return {"deleted": len(results) - len(failed), "failed": failed, "leftovers": leftovers, "complete": complete}
 
 
-def _owner_of(key: str) -> str | None:
-    """The video id a swept key belongs to (uploads/<id>/..., thumbnails/<id>.jpg)."""
-    if key.startswith(UPLOADS_PREFIX):
-        return key[len(UPLOADS_PREFIX):].split("/", 1)[0] or None
-    if key.startswith(THUMBNAILS_PREFIX):
-        return key[len(THUMBNAILS_PREFIX):].rsplit(".", 1)[0] or None
-    return None
+_owner_of = media_keys.owner_of  # the video a swept key belongs to (uploads/<id>/..., thumbnails/<id>.jpg)
 
 
 def _sweep_b2(settings: Settings) -> int:
@@ -192,7 +180,7 @@ def _sweep_b2(settings: Settings) -> int:
 
     Ownership is checked at sweep time, so an upload that started during the reset keeps its files."""
     objects: list[dict[str, str]] = []
-    for prefix in (UPLOADS_PREFIX, THUMBNAILS_PREFIX):
+    for prefix in media_keys.OWNED_PREFIXES:
         objects += _versions(settings, prefix, exact=False)
     owners = {o for o in (_owner_of(obj["Key"]) for obj in objects) if o}
     alive = store.get_videos(owners) if owners else {}

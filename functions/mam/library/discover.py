@@ -17,11 +17,12 @@ from typing import Any
 
 from mam import b2, log, store
 from mam.settings import Settings
+from mam.store import claims
 from mam.videos import UPLOADED, Video, utcnow
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
                               ".m2ts", ".wmv", ".flv", ".3gp", ".mxf", ".ogv"})
-EVENTS = "b2_events"               # Firestore collection of claimed event ids (TTL policy on `expire_at`)
+EVENTS = claims.B2_EVENTS          # Firestore collection of claimed event ids (TTL policy on `expire_at`)
 EVENT_TTL = dt.timedelta(days=30)  # far beyond any redelivery
 MAX_EVENTS = 1000                  # per notification; B2 batches a handful
 MAX_KEY_CHARS = 1024               # S3/B2 key limit (bytes; close enough for a sanity bound)
@@ -132,7 +133,7 @@ def _claim_key(event_id: str) -> str:
 def _release(key: str) -> None:
     """Forget a claim whose work failed, so B2's redelivery can do it."""
     try:
-        store.client().collection(EVENTS).document(key).delete()
+        claims.release(EVENTS, key)
     except Exception as exc:  # noqa: BLE001 - the failure being reported matters more
         log.error("could not release b2 event claim", error=type(exc).__name__)
 

@@ -10,6 +10,7 @@ from mam import b2
 from mam.settings import Settings
 from mam.videos import READY, Video
 
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None and hasattr(value, "isoformat") else None
 

@@ -6,12 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from mam.uploads.template import (
-    STORE_ORIGINAL,
-    STORE_THUMBNAIL,
-    STORE_WEB,
-    video_prefix,
-)
+from mam.media_keys import upload_prefix
+from mam.uploads.template import STORE_ORIGINAL, STORE_THUMBNAIL, STORE_WEB
 
 COMPLETED, FAILED, RUNNING = "completed", "failed", "running"
 RUNNING_OK = {"ASSEMBLY_UPLOADING", "ASSEMBLY_EXECUTING", "ASSEMBLY_REPLAYING"}
@@ -80,7 +76,7 @@ def key_from_url(url: Any, video_id: str) -> str | None:
     if not isinstance(url, str) or not url:
         return None
     path = unquote(urlparse(url).path)
-    prefix = video_prefix(video_id)
+    prefix = upload_prefix(video_id)
     marker = "/" + prefix
     at = path.find(marker)
     if at < 0:

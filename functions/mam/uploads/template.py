@@ -21,12 +21,7 @@ STORE_WEB = "store_web"
 STORE_THUMBNAIL = "store_thumbnail"
 STEP_WEB = "web"
 STEP_THUMBNAIL = "thumbnail"
-KEY_PREFIX = "uploads/"
-
-
-def video_prefix(video_id: str) -> str:
-    """B2 prefix holding everything TransloadIt stores for one video."""
-    return f"{KEY_PREFIX}{video_id}/"
+# the store steps' paths follow mam.media_keys (tests/unit/test_media_keys.py checks the template against it)
 
 
 @lru_cache(maxsize=1)
