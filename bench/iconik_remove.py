@@ -19,49 +19,31 @@ import argparse
 import hashlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT), str(ROOT / "tests")]
 
-from localdev.iconik.seed import content
-from localdev.iconik.testing import Admin, nested_tree
-from localdev.stack import Stack, wait_ready
+from localdev.iconik.seed import content, nested_tree
+from localdev.processes import Group
+from localdev.stack import Stack
+from standins.iconik import APP_ID, SECRET, Admin
 
-SECRET = "local-bz-secret"
-APP_ID = "local-iconik-app"
 FILE_SIZE = 1024
 
 
-class Procs:
-    """Processes started by this benchmark (and only those), each with its log file."""
+class Procs(Group):
+    """Processes started by this benchmark (and only those), each logging into one temporary folder."""
 
     def __init__(self) -> None:
-        self.procs: list[subprocess.Popen] = []
-        self.logs = Path(tempfile.mkdtemp(prefix="bench-iconik-"))
+        super().__init__(Path(tempfile.mkdtemp(prefix="bench-iconik-")))
 
-    def start(self, service, env: dict[str, str]) -> None:
-        log = open(self.logs / f"{service.name}.log", "ab")  # noqa: SIM115 - owned by the process
-        env = dict(service.env) if service.isolated else {**env, **service.env}  # a function: only its own
-        proc = subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(proc)
-        wait_ready(service, alive=lambda: proc.poll() is None)
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+    def start(self, service, env: dict[str, str], **options):
+        """Start `service` with the stack's environment `env`; a function with only its own."""
+        return super().start(service, dict(service.env) if service.isolated else {**env, **service.env}, **options)
 
 
 def parse_args() -> argparse.Namespace:
@@ -191,7 +173,7 @@ def main() -> int:
         return 0 if (wall <= budget and longest < 60 and lost == 0) else 2
     finally:
         if not args.keep:
-            procs.stop()
+            procs.stop_all()
 
 
 def _count_collections(node: dict) -> int:

@@ -19,11 +19,11 @@ Usage: .venv/bin/python bench/index_videos.py [--videos 50] [--index-seconds 60]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,10 +32,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT), str(ROOT / "tests")]
 
-from localdev.stack import Stack, grants, wait_ready
-from localdev.twelvelabs.testing import StandIn, free_port, make_video, wait_http
+from localdev.processes import Group, Service, free_port
+from localdev.stack import Stack, grants
+from standins.twelvelabs import StandIn, make_video
 
 OURS_KEY = "bench-ours-key"
 REF_KEY = "bench-reference-key"
@@ -44,35 +45,18 @@ CLK = os.sysconf("SC_CLK_TCK")
 
 
 # ---- processes ----------------------------------------------------------------------------------------------
-class Procs:
+class Procs(Group):
+    """This benchmark's processes and its Twelve Labs stand-in, logging into one temporary folder."""
+
     def __init__(self) -> None:
-        self.procs: list[subprocess.Popen] = []
-        self.logs = Path(tempfile.mkdtemp(prefix="bench-index-"))
+        super().__init__(Path(tempfile.mkdtemp(prefix="bench-index-")))
         self.standin: StandIn | None = None
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
-        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append(p)
-        return p
-
-    def stop(self) -> None:
+    def stop_all(self) -> None:
+        """Stop the stand-in and every process."""
         if self.standin is not None:
             self.standin.stop()
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        super().stop_all()
 
 
 def group_cpu(pgid: int) -> float:
@@ -190,7 +174,7 @@ def main() -> int:
     try:
         return run(args, stack, procs)
     finally:
-        procs.stop()
+        procs.stop_all()
         print(f"(logs: {procs.logs})")
 
 
@@ -199,8 +183,7 @@ def run(args, stack: Stack, procs: Procs) -> int:
     os.environ.update(stack.env())
     for svc in stack.emulators():
         if svc.name in ("firestore", "tasks", "s3"):
-            p = procs.start(svc.name, svc.command, {**env, **svc.env}, svc.cwd)
-            wait_ready(svc, alive=lambda p=p: p.poll() is None)
+            procs.start(svc, {**env, **svc.env})
     from mam import b2, store
     from mam.settings import load_settings
     from mam.videos import Video
@@ -225,8 +208,7 @@ def run(args, stack: Stack, procs: Procs) -> int:
     for target, port in (("index_videos", public), ("index_tasks", private)):
         # Each function with only its deployed environment: index_tasks is not granted the webhook secret.
         svc = stack.function(target, port, {**fenv, **{k: v for k, v in secrets.items() if k in grants(target)}})
-        fn[target] = procs.start(target, svc.command, svc.env)
-        wait_http(f"http://127.0.0.1:{port}/health", timeout=60)
+        fn[target] = procs.start(dataclasses.replace(svc, start_seconds=60), svc.env)
     os.environ.update({k: fenv[k] for k in ("TWELVELABS_BASE_URL", "TWELVELABS_INDEX_NAME",
                                             "FUNCTION_URL_INDEX_TASKS", "FUNCTION_URL_INDEX_VIDEOS")})
 
@@ -284,8 +266,8 @@ def run(args, stack: Stack, procs: Procs) -> int:
               flush=True)
         refp = None
         if ref:
-            refp = subprocess.Popen([sys.executable, __file__, "--reference", *ref], env={**os.environ},
-                                    stdout=subprocess.PIPE, stderr=open(procs.logs / "reference.log", "ab"))  # noqa: SIM115
+            refp = procs.start(Service("reference", 0, [sys.executable, __file__, "--reference", *ref]),
+                               {**os.environ}, log=subprocess.PIPE, stderr=procs.logs / "reference.log").proc
         _queued, skipped = start.index_videos(ours, False, 7200)
         assert not skipped, skipped
         got = wait_all(ours, args.index_seconds * 3 + 120)

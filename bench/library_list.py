@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -25,16 +24,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localdev.stack import Stack, is_ready, wait_ready
+from localdev.processes import Group, free_port, is_ready
+from localdev.stack import Stack
 
 
-def _start(stack: Stack, procs: list) -> None:
+def _start(stack: Stack, procs: Group) -> None:
     for service in stack.emulators():
         if service.name in ("firestore", "s3") and not is_ready(service):
-            env = {**os.environ, **stack.env(), **service.env}
-            procs.append(subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, start_new_session=True))
-            wait_ready(service)
+            procs.start(service, {**os.environ, **stack.env(), **service.env})
 
 
 def _seed(n: int) -> list[str]:
@@ -89,21 +86,17 @@ def main() -> int:
 
     stack = Stack(offset=int(os.environ.get("MAM_BENCH_PORT_OFFSET", "3000")), state_dir=ROOT / ".local" / "bench")
     os.environ.update(stack.env())
-    procs: list = []
-    fn = None
+    procs = Group()  # output discarded
     try:
         _start(stack, procs)
         from localdev.bootstrap import ensure_bucket
-        from localdev.twelvelabs.testing import free_port, wait_http
 
         ensure_bucket(stack)
         ids = _seed(args.videos)
         port = free_port()
         svc = stack.function("library", port, {"LOG_LEVEL": "WARNING"})  # only its deployed environment
-        fn = subprocess.Popen(svc.command, env=svc.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
+        procs.start(svc, svc.env)
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/health", timeout=30)
         http = requests.Session()
         deep = max(1, args.videos // 24 - 1)
         for path in ("/videos", f"/videos?page={deep}", f"/videos/{ids[0]}"):
@@ -125,10 +118,7 @@ def main() -> int:
         assert len(search.join(settings, hits)) == 12
         _report("search join of 12 hits (in-process)", _time(lambda: search.join(settings, hits), args.requests))
     finally:
-        if fn is not None:
-            fn.terminate()
-        for p in procs:
-            p.terminate()
+        procs.stop_all()
     return 0
 
 

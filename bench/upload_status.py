@@ -18,10 +18,7 @@ import collections
 import dataclasses
 import json
 import os
-import signal
-import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -32,13 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localdev.stack import Stack, wait_ready
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from localdev.processes import Group, free_port
+from localdev.stack import Stack
 
 
 # ---- a TCP proxy that counts Firestore calls by method: gRPC (HTTP/2 HEADERS) and REST (HTTP/1.1 requests) ------
@@ -258,26 +250,17 @@ def main() -> int:
     stack = Stack(offset=int(os.environ.get("MAM_BENCH_PORT_OFFSET", "2000")), state_dir=ROOT / ".local" / "bench")
     logs = ROOT / ".local" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
-    procs: list[subprocess.Popen] = []
-
-    def spawn(service, env) -> None:
-        log = open(logs / f"{service.name}.log", "ab")  # noqa: SIM115 - stays open for the child's lifetime
-        procs.append(subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
-        wait_ready(service, alive=lambda: procs[-1].poll() is None)
+    procs = Group(logs)
 
     def instance(name: str, extra: dict[str, str]) -> tuple[str, int]:
         """One more upload_status process, with only its deployed environment (plus `extra` settings)."""
         port = free_port()
         svc = dataclasses.replace(stack.function("upload_status", port, {"LOG_LEVEL": "WARNING", **extra}), name=name)
-        spawn(svc, svc.env)
-        return f"http://127.0.0.1:{port}", procs[-1].pid
+        return f"http://127.0.0.1:{port}", procs.start(svc, svc.env).pid
 
     try:
         firestore = next(s for s in stack.emulators() if s.name == "firestore")
-        env = {**os.environ, **stack.env()}
-        spawn(firestore, env)
-        firestore_pid = procs[-1].pid
+        firestore_pid = procs.start(firestore, {**os.environ, **stack.env()}).pid
         proxy = CallCounter(firestore.port)
         # Instances of the same function (the local stack's command line): as shipped (coalesced reads), with
         # coalescing off (one read per call, always), and one behind the counting proxy for the RPC figures.
@@ -351,13 +334,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(p.pid, signal.SIGKILL)
+        procs.stop_all()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import time
 
-from localdev.stack import Stack, wait_ready
+from localdev.processes import wait_ready
+from localdev.stack import Stack
 
 
 def main() -> None:

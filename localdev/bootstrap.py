@@ -11,7 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from localdev.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack, wait_ready
+from localdev.processes import wait_ready
+from localdev.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack
 
 
 def ensure_bucket(stack: Stack) -> None:

@@ -11,7 +11,8 @@ import signal
 import subprocess
 import sys
 
-from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack, port_open
+from localdev.processes import Service, port_open, start
+from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD, ROOT, Stack
 
 LOCK = ROOT / ".local" / "stack.pid"
 
@@ -77,8 +78,9 @@ def main() -> int:
     procfile.write_text("\n".join(lines) + "\n")
     env = {**os.environ, **stack.env()}
     LOCK.write_text(str(os.getpid()))
-    honcho = subprocess.Popen([str(ROOT / ".venv" / "bin" / "honcho"), "-f", str(procfile), "-d", str(ROOT), "start"],
-                              env=env)
+    # honcho stays in our process group and writes to our terminal: Ctrl-C reaches it (and what it runs) directly.
+    honcho = start(Service("honcho", 0, [str(ROOT / ".venv" / "bin" / "honcho"), "-f", str(procfile), "-d", str(ROOT),
+                                         "start"]), env, log=None, stderr=None, own_group=False).proc
     # Ctrl-C reaches honcho through the terminal; a SIGTERM sent to us (timeout, kill) is passed on, so that
     # honcho stops every process it started instead of leaving them behind.
     signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))

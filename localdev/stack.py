@@ -1,22 +1,21 @@
 """The local stack as data: every emulator, stand-in and function, its command, port, environment and readiness.
 
-Both the developer runner (`localdev/run.py`, through honcho) and the test fixtures (`tests/conftest.py`) build
-their processes from here, and the function list comes from functions/manifest.yaml, so the three never drift.
+The developer runner (`localdev/run.py`, through honcho), the test fixtures (`tests/conftest.py`) and the
+benchmarks build their processes from here, and the function list comes from functions/manifest.yaml, so they never
+drift. Starting, awaiting and stopping a process is `localdev/processes.py`'s job.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import socket
-import time
-import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from localdev.processes import ROOT, Service
+
 MANIFEST = ROOT / "functions" / "manifest.yaml"
 PY = str(ROOT / ".venv" / "bin" / "python")
 PROJECT = "mam-local"
@@ -67,20 +66,6 @@ def template_tuning() -> frozenset[str]:
     """Optional tuning variables the template documents in comments (ICONIK_STEP_SECONDS, ...)."""
     return frozenset(n for line in TEMPLATE.read_text().splitlines() if line.startswith("# ICONIK_")
                      for n in re.findall(r"\b(ICONIK_[A-Z_]+) ", line))
-
-
-@dataclass
-class Service:
-    """One process of the local stack."""
-
-    name: str
-    port: int
-    command: list[str]
-    ready_url: str | None = None  # HTTP URL answering < 500 when ready; else a TCP connect is enough
-    env: dict[str, str] = field(default_factory=dict)
-    cwd: Path = ROOT
-    start_seconds: float = 30.0
-    isolated: bool = False  # True: `env` is the whole environment (a function, as deployed); else added to the stack's
 
 
 def manifest() -> dict:
@@ -294,35 +279,3 @@ def _dotenv(path: Path) -> dict[str, str]:
             k, _, v = line.partition("=")
             out[k.strip()] = v.strip().strip('"').strip("'")
     return out
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something accepts connections on the port."""
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex((host, port)) == 0
-
-
-def is_ready(service: Service) -> bool:
-    """One readiness probe of a service."""
-    if service.ready_url is None:
-        return port_open(service.port)
-    try:
-        with urllib.request.urlopen(service.ready_url, timeout=2) as resp:
-            return resp.status < 500
-    except urllib.error.HTTPError as exc:
-        return exc.code < 500
-    except OSError:
-        return False
-
-
-def wait_ready(service: Service, alive=lambda: True) -> None:
-    """Block until the service answers, or raise naming it."""
-    deadline = time.monotonic() + service.start_seconds
-    while time.monotonic() < deadline:
-        if is_ready(service):
-            return
-        if not alive():
-            raise RuntimeError(f"{service.name} exited during start-up")
-        time.sleep(0.2)
-    raise RuntimeError(f"{service.name} did not become ready on port {service.port} within {service.start_seconds:.0f}s")

@@ -67,7 +67,7 @@ def iconik_payload(context: str, assets: list[str], collections: list[str], toke
 def seed(iconik: str, op: str, n: int, depth: int, fanout: int) -> str:
     """Seed N assets (on LucidLink for remove, on B2 for add) under one root collection; returns its id."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-    from localdev.iconik.testing import nested_tree
+    from localdev.iconik.seed import nested_tree
 
     where = "LL" if op == "remove" else "B2"
     spec = {**nested_tree(n, depth=depth, fanout=fanout, title="fire"),

@@ -6,9 +6,7 @@ developer's running stack. Emulators already answering on those ports are reused
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -18,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localdev.stack import Service, Stack, is_ready, wait_ready  # noqa: E402
+from localdev.processes import Group, Service, Started, is_ready, poll  # noqa: E402
+from localdev.stack import Stack  # noqa: E402
 
 OFFSET = int(os.environ.get("MAM_TEST_PORT_OFFSET", "1000"))
 LOGS = ROOT / ".local" / "test-logs"
@@ -29,41 +28,35 @@ class Processes:
 
     def __init__(self, stack: Stack):
         self.stack = stack
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.group = Group(LOGS)
+
+    @property
+    def procs(self) -> dict[str, Started]:
+        """What this session started, by service name."""
+        return self.group.procs
 
     def start(self, service: Service, extra_env: dict[str, str] | None = None, reuse: bool = False) -> Service:
         """Start `service` once per session. Only emulators (`reuse`) may be taken over from an earlier run:
         a stand-in or function left running could be stale code, so a busy port is an error for those."""
-        if service.name in self.procs and self.procs[service.name].poll() is None:
+        running = self.procs.get(service.name)
+        if running is not None and running.alive():
             return service
         if is_ready(service):
             if reuse:
                 return service
             raise RuntimeError(f"port {service.port} for {service.name} is already in use (a stack left running?); "
                                f"stop it, or set MAM_TEST_PORT_OFFSET to another value")
-        LOGS.mkdir(parents=True, exist_ok=True)
-        log = open(LOGS / f"{service.name}.log", "ab")
-        env = self.stack.process_env(service, extra_env)  # a function gets only what it gets deployed
-        proc = subprocess.Popen(service.command, cwd=service.cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs[service.name] = proc
-        wait_ready(service, alive=lambda: proc.poll() is None)
+        # a function gets only what it gets deployed
+        self.group.start(service, self.stack.process_env(service, extra_env))
         return service
 
     def stop(self, name: str) -> None:
-        proc = self.procs.pop(name, None)
-        if proc and proc.poll() is None:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        """Stop the service started under `name`."""
+        self.group.stop(name)
 
     def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+        """Stop everything this session started."""
+        self.group.stop_all()
 
 
 @pytest.fixture(scope="session")
@@ -197,10 +190,7 @@ def demo_token(stack: Stack, auth_emulator) -> str:
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, what: str = "condition"):
     """Poll `predicate` until it returns a truthy value (returned) or fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    value = poll(predicate, timeout, interval)
+    if not value:
+        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    return value

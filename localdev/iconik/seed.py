@@ -99,3 +99,21 @@ def _count(spec: dict[str, Any]) -> int:
     n = spec.get("assets", 0)
     total = len(n) if isinstance(n, list) else int(n)
     return total + sum(_count(c) for c in spec.get("collections", []))
+
+
+def nested_tree(total_assets: int, *, depth: int = 2, fanout: int = 10, title: str = "bench") -> dict:
+    """A seed spec for /_admin/seed (tests, benchmarks, scripts/fire_custom_action.py): one root collection, `depth`
+    levels of `fanout` sub-collections, assets spread over the leaves."""
+    leaves = fanout ** depth
+
+    def build(level: int, path: str, budget: int) -> dict:
+        node: dict[str, Any] = {"title": f"{title} {path}".strip()}
+        if level == depth:
+            node["assets"] = budget
+            return node
+        share, extra = divmod(budget, fanout)
+        node["collections"] = [build(level + 1, f"{path}.{i}" if path else str(i), share + (1 if i < extra else 0))
+                               for i in range(fanout)]
+        return node
+    assert leaves > 0
+    return {"collections": [build(0, "", total_assets)]}

@@ -7,12 +7,11 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import signing, tus
+from . import tus
 from .config import Settings
 from .model import Assembly
 from .service import ApiError, Service
@@ -234,10 +233,3 @@ def _sse(event_id: int, name: str | None, data: str) -> str:
         lines.append(f"event: {name}")
     lines.extend(f"data: {line}" for line in data.splitlines() or [""])
     return "\n".join(lines) + "\n\n"
-
-
-def signed_params(params: dict[str, Any], secret: str, algorithm: str = "sha384") -> tuple[str, str]:
-    """Helper for scripts/tests: (params JSON string, signature)."""
-    raw = json.dumps(params, separators=(",", ":"))
-    return raw, signing.sign(secret, raw, algorithm)
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import Self
 
@@ -47,8 +46,3 @@ class StandinServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def quiet_werkzeug() -> None:
-    """Request lines are noise in test output; errors still show."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -24,7 +24,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localdev.b2.testing import LocalB2
+from standins.b2 import LocalB2
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "mam-local"

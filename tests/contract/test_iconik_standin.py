@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from localdev.iconik.seed import content
-from localdev.iconik.testing import MotoS3, Standin, free_port
+from localdev.processes import free_port
+from standins.iconik import MotoS3, Standin
 
 APP_ID = "contract-app"
 H = {"App-ID": APP_ID, "Auth-Token": "contract-token"}
@@ -393,7 +394,7 @@ def test_counters_and_request_log(env):
 
 
 def test_seeding_a_large_nested_tree_is_fast_and_paged(env):
-    from localdev.iconik.testing import nested_tree
+    from localdev.iconik.seed import nested_tree
 
     started = time.monotonic()
     seeded = env["admin"].seed({**nested_tree(2500, depth=1, fanout=2), "formats": {"ORIGINAL": ["LL"]},

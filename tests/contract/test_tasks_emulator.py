@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 from task_receiver import TaskReceiver
 
+from localdev.processes import Service, free_port, poll, start
+
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 2.0
 PARENT = "projects/contract/locations/us-central1"
@@ -24,30 +25,19 @@ PARENT = "projects/contract/locations/us-central1"
 pytestmark = pytest.mark.timeout(120)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def emulator():
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     logs = ROOT / ".local" / "test-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / "contract-tasks-emulator.log", "ab") as stderr:
-        proc = subprocess.Popen([str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localdev.tasks", "--port",
-                                 str(port), "--dedup-window", str(WINDOW)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=stderr, text=True, start_new_session=True)
-    try:
-        ready = proc.stdout.readline()  # the launcher prints one JSON line once it listens
+    launcher = Service("tasks", port, [str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localdev.tasks", "--port",
+                                       str(port), "--dedup-window", str(WINDOW)])
+    # not awaited by polling: the launcher prints one JSON line once it listens, and that line is checked
+    with start(launcher, env, subprocess.PIPE, stderr=logs / "contract-tasks-emulator.log", wait=False) as proc:
+        ready = proc.proc.stdout.readline().decode()
         assert "cloud tasks emulator ready" in ready, f"launcher did not start: {ready!r} (see {logs})"
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        threading.Thread(target=proc.proc.stdout.read, daemon=True).start()  # keep the pipe drained
         yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +74,6 @@ def _task(queue: str, task_id: str | None = None, url: str = "http://127.0.0.1:9
     return task
 
 
-def _wait(predicate, timeout: float = 10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 # ---- names ----------------------------------------------------------------------------------------------------
 def test_a_name_is_refused_while_its_task_waits_and_within_the_window_after_it_ran(client, queue, receiver):
     from google.api_core.exceptions import AlreadyExists
@@ -105,7 +86,7 @@ def test_a_name_is_refused_while_its_task_waits_and_within_the_window_after_it_r
     assert len(client.list_tasks(parent=queue).tasks) == 1
 
     client.resume_queue(name=queue)
-    assert _wait(lambda: receiver.named("hop-1")), receiver.deliveries
+    assert poll(lambda: receiver.named("hop-1"), 10.0, 0.05), receiver.deliveries
     ran_at = time.monotonic()
     with pytest.raises(AlreadyExists):  # executed: still taken for the window
         client.create_task(parent=queue, task=task)
@@ -114,7 +95,7 @@ def test_a_name_is_refused_while_its_task_waits_and_within_the_window_after_it_r
 
     time.sleep(max(0.0, WINDOW - (time.monotonic() - ran_at)) + 0.3)
     assert client.create_task(parent=queue, task=task).name.endswith("/tasks/hop-1")  # the window is over
-    assert _wait(lambda: len(receiver.named("hop-1")) == 2)
+    assert poll(lambda: len(receiver.named("hop-1")) == 2, 10.0, 0.05)
     delivered = receiver.named("hop-1")
     assert delivered[0]["headers"]["user-agent"] == "Google-Cloud-Tasks" and delivered[0]["path"] == "/hop"
 

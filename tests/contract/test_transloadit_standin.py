@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +19,15 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
+from localdev.processes import Service, free_port, start
 from localdev.transloadit.config import Settings
-from localdev.transloadit.server import StandinServer, quiet_werkzeug
-from localdev.transloadit.testing import (
+from localdev.transloadit.server import StandinServer
+from standins.transloadit import (
     LocalS3,
     NotifyReceiver,
-    free_port,
     make_test_video,
     parse_form,
+    quiet_werkzeug,
     signed_params,
     wait_until,
 )
@@ -61,23 +61,11 @@ def standin(s3):
     """The stand-in as the local stack runs it: `python -m localdev.transloadit --port N`, SSE on."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRANSLOADIT_STANDIN_NOTIFY_BACKOFF": "0.2", **s3[2]}
-    proc = subprocess.Popen([sys.executable, "-m", "localdev.transloadit", "--port", str(port), "--sse"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(url + "/health", timeout=1).ok
-        except requests.RequestException:
-            return proc.poll() is not None and pytest.fail(proc.stdout.read().decode())
-
-    wait_until(up, timeout=20, what="stand-in start")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [sys.executable, "-m", "localdev.transloadit", "--port", str(port), "--sse"]
+    with start(Service("transloadit", port, cmd, ready_url=url + "/health", start_seconds=20), env,
+               ROOT / ".local" / "test-logs" / "contract-transloadit.log"):
+        yield url
 
 
 @pytest.fixture
@@ -301,7 +289,7 @@ def test_tus_termination_and_max_size(standin):
 
 # ---- signature auth ("Require a correct Signature") -------------------------------------------------------
 def _raw(expires: str | None = "future", key: str = KEY, nonce: str | None = None) -> str:
-    from localdev.transloadit.testing import expires_in
+    from standins.transloadit import expires_in
 
     auth = {"key": key}
     if expires == "future":

@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from localdev.transloadit.config import Settings
-from localdev.transloadit.server import StandinServer, quiet_werkzeug
-from localdev.transloadit.testing import (
+from localdev.transloadit.server import StandinServer
+from standins.transloadit import (
     LocalS3,
     NotifyReceiver,
     expires_in,
     make_test_video,
     parse_form,
+    quiet_werkzeug,
     signed_params,
 )
 

@@ -20,7 +20,7 @@ from twelvelabs.types.search_item import SearchItem
 from twelvelabs.types.search_item_clips_item import SearchItemClipsItem
 from twelvelabs.types.video_vector import VideoVector
 
-from localdev.twelvelabs.testing import StandIn, make_video, serve_dir
+from standins.twelvelabs import StandIn, make_video, serve_dir
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -4,11 +4,11 @@ recorder of what the page showed over time (statuses, test ids), installed befor
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 
 import requests
 
+from localdev.processes import poll
 from localdev.stack import BUCKET, LOCAL_SECRETS, Stack
 
 INDEX_NAME = "mam-library"  # TWELVELABS_INDEX_NAME of the local stack (localdev/stack.py)
@@ -112,14 +112,10 @@ class Api:
 
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
     """Poll `predicate` until truthy (returned) or raise AssertionError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+    value = poll(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return value
 
 
 # ---- what the page showed over time ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from localdev.iconik.testing import FAST, serve_iconik_functions
+from standins.iconik import FAST, serve_iconik_functions
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import ROOT, id_token, wait_for
 
+from localdev.processes import free_port as _free_port
+
 
 def test_firestore_write_is_read_back_by_a_second_client(firestore, clean_firestore):
     from google.cloud import firestore as fs
@@ -166,14 +168,6 @@ def _serve(entry: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "functions_framework", "--source", str(ROOT / "tests/integration/fixtures/task_pair.py"),
            "--target", entry, "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_task_enqueued_by_one_function_is_delivered_to_another(firestore, cloud_tasks, clean_firestore, stack_env):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from localdev.iconik.testing import SECRET
+from standins.iconik import SECRET
 
 pytestmark = pytest.mark.timeout(120)
 UNKNOWN = "00000000-0000-4000-8000-000000000000"

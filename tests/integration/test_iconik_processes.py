@@ -6,7 +6,7 @@ import pytest
 import requests
 from conftest import wait_for
 
-from localdev.iconik.testing import SECRET, Admin
+from standins.iconik import SECRET, Admin
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from localdev.iconik.seed import content
-from localdev.iconik.testing import SECRET
+from standins.iconik import SECRET
 
 pytestmark = pytest.mark.timeout(120)
 

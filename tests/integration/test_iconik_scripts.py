@@ -9,7 +9,7 @@ import pytest
 import requests
 from conftest import ROOT
 
-from localdev.iconik.testing import Admin
+from standins.iconik import Admin
 
 pytestmark = pytest.mark.timeout(120)
 ENDPOINT = "https://us-central1-proj.cloudfunctions.net/iconik_handler"

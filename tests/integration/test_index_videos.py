@@ -17,7 +17,8 @@ import requests
 from conftest import LOGS, wait_for
 
 from localdev.stack import grants
-from localdev.twelvelabs.testing import StandIn, free_port, make_video, wait_http
+from localdev.processes import free_port, wait_http
+from standins.twelvelabs import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -10,7 +10,7 @@ import requests
 from conftest import LOGS, id_token
 from fixtures.library import LibraryFunction, index_entries, new_index_name, store_video, tl_client
 
-from localdev.twelvelabs.testing import StandIn, make_video
+from standins.twelvelabs import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(180)
 

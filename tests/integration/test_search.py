@@ -9,7 +9,7 @@ import requests
 from conftest import LOGS
 from fixtures.library import LibraryFunction, env_for, index_entries, new_index_name, store_video, tl_client
 
-from localdev.twelvelabs.testing import StandIn, make_video
+from standins.twelvelabs import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(180)
 

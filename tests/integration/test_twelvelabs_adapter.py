@@ -8,7 +8,7 @@ import uuid
 import pytest
 from mam import twelvelabs as tl
 
-from localdev.twelvelabs.testing import StandIn, make_video, serve_dir
+from standins.twelvelabs import StandIn, make_video, serve_dir
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,7 +16,7 @@ import requests
 from conftest import ROOT, wait_for
 
 from localdev.stack import LOCAL_SECRETS
-from localdev.transloadit.testing import NotifyReceiver, make_test_video, parse_form
+from standins.transloadit import NotifyReceiver, make_test_video, parse_form
 
 pytestmark = pytest.mark.timeout(180)
 SECRET = LOCAL_SECRETS["TRANSLOADIT_AUTH_SECRET"]

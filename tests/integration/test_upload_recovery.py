@@ -15,7 +15,8 @@ import pytest
 import requests
 from conftest import ROOT, wait_for
 
-from localdev.transloadit.testing import free_port, make_test_video
+from localdev.processes import free_port
+from standins.transloadit import make_test_video
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -110,7 +110,7 @@ def test_library_list_and_signed_b2_events(running, shape):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_iconik_handler_custom_action(running, start_standin, shape):
     """The whole custom-action path up to the operation: secret, body, both storages asked of iconik, context."""
-    from localdev.iconik.testing import APP_ID, SECRET, Admin
+    from standins.iconik import APP_ID, SECRET, Admin
 
     admin = Admin(start_standin("iconik"))
     info = admin.info()

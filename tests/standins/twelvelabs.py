@@ -1,17 +1,15 @@
-"""Helpers for tests, benchmarks and demo content: run the stand-in on a free port, serve a folder over HTTP,
-make short videos with spoken words (espeak-ng) and on-screen text (ffmpeg drawtext)."""
+"""Helpers for tests and benchmarks that drive the Twelve Labs stand-in: run it on a free port, serve a folder over
+HTTP, make short videos with spoken words (espeak-ng) and on-screen text (ffmpeg drawtext)."""
 from __future__ import annotations
 
 import contextlib
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,28 +17,7 @@ from typing import Self
 
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    """Poll `url` until it answers 200 (RuntimeError after `timeout` seconds)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
-
+from localdev.processes import Service, free_port, start
 
 _STANDIN_ENV = {"TWELVELABS_API_KEY", "TWELVELABS_WEBHOOK_URL", "TWELVELABS_WEBHOOK_SECRET",
                 "TWELVELABS_INDEX_SECONDS", "FUNCTION_URL_INDEX_VIDEOS"}
@@ -57,16 +34,10 @@ class StandIn:
         self.base_url = f"{self.root}/v1.3"
         cmd = [sys.executable, "-m", "localdev.twelvelabs", "--port", str(self.port),
                *(["--api-key", api_key] if api_key else []), *args]
-        self._log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed in stop()
         # the stand-in takes defaults from these variables; a test's stand-in is configured by its arguments only
         inherited = {k: v for k, v in os.environ.items() if k not in _STANDIN_ENV}
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**inherited, **(env or {})},
-                                     stdout=self._log, stderr=self._log)
-        try:
-            wait_http(f"{self.root}/health")
-        except RuntimeError:
-            self.stop()
-            raise
+        self.started = start(Service("twelvelabs", self.port, cmd, ready_url=f"{self.root}/health", start_seconds=20),
+                             {**inherited, **(env or {})}, log_path or subprocess.DEVNULL)
 
     def admin(self, method: str, path: str, **kwargs) -> requests.Response:
         """Call the /_admin control plane (faults, failures, webhook, stats)."""
@@ -75,14 +46,8 @@ class StandIn:
         return resp
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        if self._log is not subprocess.DEVNULL:
-            self._log.close()
+        """Stop the stand-in (and its understanding workers)."""
+        self.started.stop()
 
     def __enter__(self) -> Self:
         return self

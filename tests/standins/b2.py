@@ -1,26 +1,14 @@
-"""Helpers for tests and benchmarks: the local B2 (`python -m localdev.b2`) as a real process on a free port."""
+"""The local B2 (`python -m localdev.b2`) as a real process on a free port, for tests and benchmarks."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Self
 
-from .client import REGION, s3_client, stack_key
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A currently free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from localdev.b2.client import REGION, s3_client, stack_key
+from localdev.processes import ROOT, Service, Started, free_port, start
 
 
 class LocalB2:
@@ -38,7 +26,7 @@ class LocalB2:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.buckets = buckets
         self.max_skew = max_skew
-        self._proc: subprocess.Popen | None = None
+        self._started: Started | None = None
         fd, self._log_path = tempfile.mkstemp(prefix="local-b2-", suffix=".log")
         os.close(fd)
 
@@ -61,23 +49,14 @@ class LocalB2:
         return Path(self._log_path).read_text(errors="replace")
 
     def start(self) -> LocalB2:
+        """Start the process, wait until it answers, create `buckets`."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "functions")]),
                "B2_KEY_ID": self.key_id, "B2_APPLICATION_KEY": self.secret, "B2_REGION": self.region}
         cmd = [sys.executable, "-m", "localdev.b2", "--port", str(self.port)]
         if self.max_skew is not None:
             cmd += ["--max-skew", str(self.max_skew)]
-        with open(self._log_path, "ab") as log:  # the child keeps its own descriptor
-            self._proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.endpoint + "/_health", timeout=1):
-                    break
-            except OSError:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"local B2 did not start on port {self.port}:\n{self.log_text()}") from None
-                time.sleep(0.1)
+        self._started = start(Service("local-b2", self.port, cmd, ready_url=self.endpoint + "/_health"), env,
+                              self._log_path)
         s3 = self.client()
         for bucket in self.buckets:
             try:
@@ -87,13 +66,10 @@ class LocalB2:
         return self
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-        self._proc = None
+        """Stop the process (its state goes with it)."""
+        if self._started is not None:
+            self._started.stop()
+        self._started = None
 
     def __enter__(self) -> Self:
         self.start()

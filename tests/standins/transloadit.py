@@ -1,9 +1,10 @@
-"""Helpers for tests that drive the stand-in: a sample video, signed params, a notify receiver, free ports."""
+"""Helpers for tests that drive the TransloadIt stand-in: a sample video, signed params, a notify receiver, the
+local B2 it stores into."""
 
 from __future__ import annotations
 
 import json
-import socket
+import logging
 import subprocess
 import threading
 import time
@@ -14,14 +15,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
-from . import signing
+from localdev.processes import poll
+from localdev.transloadit import signing
+from standins.b2 import LocalB2
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The local B2 (moto behind the strict B2 layer) on a free port with the bucket, in its own process, signed with
+# the stack's B2 key, which the stand-in's default settings also use.
+LocalS3 = LocalB2
 
 
 def make_test_video(path: str, seconds: float = 2.0, width: int = 320, height: int = 240, audio: bool = True) -> str:
@@ -137,44 +137,12 @@ def parse_form(received: Received) -> dict[str, str]:
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
     """Poll until `predicate()` is truthy and return it; TimeoutError otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(interval)
+    value = poll(predicate, timeout, interval)
+    if not value:
+        raise TimeoutError(f"timed out waiting for {what}")
+    return value
 
 
-class LocalS3:
-    """The local B2 (moto behind the strict B2 layer, `python -m localdev.b2`) on a free port with the bucket, in
-    its own process; signed with the local stack's B2 key, which the stand-in's default settings also use."""
-
-    def __init__(self, bucket: str = "mam-local", region: str = "us-west-004") -> None:
-        from localdev.b2.testing import LocalB2
-
-        self._b2 = LocalB2(region=region, buckets=(bucket,))
-        self.port = self._b2.port
-        self.endpoint = self._b2.endpoint
-        self.bucket = bucket
-        self.region = region
-
-    def client(self) -> Any:
-        """boto3 S3 client on the local B2 with the stack's key."""
-        return self._b2.client()
-
-    def env(self) -> dict[str, str]:
-        """Environment that points a stand-in process at this B2 with its key."""
-        return self._b2.env()
-
-    def log_text(self) -> str:
-        """What the local B2 logged (its refusals)."""
-        return self._b2.log_text()
-
-    def __enter__(self) -> Self:
-        self._b2.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._b2.__exit__(*exc)
+def quiet_werkzeug() -> None:
+    """Request lines are noise in test output; errors still show."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -1,75 +1,26 @@
-"""Helpers for tests and benchmarks: start the local B2 and the stand-in on free loopback ports, drive the admin routes."""
+"""Helpers for tests and benchmarks that drive the iconik stand-in: start it (and the local B2) on free loopback
+ports, drive its admin routes; and our iconik functions served against it (integration tests)."""
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from localdev.processes import ROOT, Service, Started, free_port, poll, start, wait_http
+from localdev.stack import LOCAL_SECRETS
+from standins.b2 import LocalB2
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < end:
-        try:
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer in {timeout}s ({last})")
-
-
-class MotoS3:
-    """The local B2 (moto behind the strict B2 layer, `python -m localdev.b2`) on a free port, in its own process,
-    with the stack's B2 key (the stand-in's default settings use it too)."""
-
-    def __init__(self, port: int | None = None):
-        from localdev.b2.testing import LocalB2
-
-        self._b2 = LocalB2(port=port, buckets=())
-        self.port = self._b2.port
-        self.url = self._b2.endpoint
-
-    def start(self) -> MotoS3:
-        self._b2.start()
-        return self
-
-    def stop(self) -> None:
-        self._b2.stop()
-
-    def client(self, region: str = "us-west-004"):
-        from localdev.b2.client import s3_client
-
-        return s3_client(self.url, key_id=self._b2.key_id, secret=self._b2.secret, region=region)
-
-    def log_text(self) -> str:
-        """What the local B2 logged (its refusals)."""
-        return self._b2.log_text()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._b2.__exit__(*exc)
+def MotoS3(port: int | None = None) -> LocalB2:  # a factory under the name the iconik tests know
+    """The local B2 (moto behind the strict B2 layer) on a free port with no bucket: the stand-in makes its own."""
+    return LocalB2(port=port, buckets=())
 
 
 class Standin:
@@ -83,29 +34,25 @@ class Standin:
         self.settings = {"s3_endpoint": s3_endpoint, "lucidlink_dir": str(lucidlink_dir), "bucket": bucket,
                          "prefix": prefix, **(extra or {})}
         self.process = process
-        self._proc: subprocess.Popen | None = None
+        self._started: Started | None = None
         self._server = None
         self._thread: threading.Thread | None = None
         self.app = None
 
     def start(self) -> Standin:
+        """Start the stand-in (its own process, or a thread of this one) and wait until it answers."""
         if self.process:
             cfg = Path(self.settings["lucidlink_dir"]).parent / f"iconik-standin-{self.port}.json"
             cfg.write_text(json.dumps(self.settings))
             env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-            self._proc = subprocess.Popen([sys.executable, "-m", "localdev.iconik", "--port", str(self.port),
-                                           "--config", str(cfg)], cwd=ROOT, env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            try:
-                wait_http(self.url + "/_admin/health")
-            except TimeoutError:
-                self.stop()
-                raise
+            cmd = [sys.executable, "-m", "localdev.iconik", "--port", str(self.port), "--config", str(cfg)]
+            self._started = start(Service("iconik", self.port, cmd, ready_url=self.url + "/_admin/health",
+                                          start_seconds=20), env, cfg.with_suffix(".log"))
         else:
             from werkzeug.serving import make_server
 
-            from . import create_app
-            from .__main__ import _QuietHandler
+            from localdev.iconik import create_app
+            from localdev.iconik.__main__ import _QuietHandler
 
             self.app = create_app(self.settings)
             self._server = make_server("127.0.0.1", self.port, self.app, threaded=True,
@@ -116,22 +63,16 @@ class Standin:
         return self
 
     def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-            self._proc = None
+        """Stop the process or the thread."""
+        if self._started is not None:
+            self._started.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server = None
 
     def output(self) -> str:
-        """What the process printed (after stop)."""
-        if self._proc is not None and self._proc.stdout:
-            return self._proc.stdout.read()
-        return ""
+        """What the process printed."""
+        return self._started.log_text() if self._started is not None else ""
 
     def __enter__(self) -> Standin:
         return self.start()
@@ -209,27 +150,10 @@ class Admin:
         return self._call("POST", "/fire", body)
 
 
-def nested_tree(total_assets: int, *, depth: int = 2, fanout: int = 10, title: str = "bench") -> dict:
-    """A seed spec: one root collection, `depth` levels of `fanout` sub-collections, assets spread over leaves."""
-    leaves = fanout ** depth
-
-    def build(level: int, path: str, budget: int) -> dict:
-        node: dict[str, Any] = {"title": f"{title} {path}".strip()}
-        if level == depth:
-            node["assets"] = budget
-            return node
-        share, extra = divmod(budget, fanout)
-        node["collections"] = [build(level + 1, f"{path}.{i}" if path else str(i), share + (1 if i < extra else 0))
-                               for i in range(fanout)]
-        return node
-    assert leaves > 0
-    return {"collections": [build(0, "", total_assets)]}
-
-
 # ---- our functions against the stand-in (integration tests, benchmark) ------------------------------------------
 MAIN = str(ROOT / "functions" / "iconik_handler" / "main.py")
-SECRET = "local-bz-secret"      # LOCAL_SECRETS of localdev/stack.py
-APP_ID = "local-iconik-app"
+SECRET = LOCAL_SECRETS["BZ_SHARED_SECRET"]  # what the stack's iconik functions are granted
+APP_ID = LOCAL_SECRETS["ICONIK_APP_ID"]
 
 FAST = {  # keep every wait short in tests; production defaults are in mam/iconik/config.py
     "ICONIK_JOB_POLL_MIN_SECONDS": "0.3", "ICONIK_JOB_POLL_MAX_SECONDS": "1", "ICONIK_STEP_RETRY_BASE_SECONDS": "0.3",
@@ -286,13 +210,10 @@ class IconikStack:
         def done():
             run = runs.get_run(run_id)
             return run if run and run.get("phase") == "done" else None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = done()
-            if run:
-                return run
-            time.sleep(0.2)
-        raise TimeoutError(f"iconik run {run_id} did not finish in {timeout}s: {runs.get_run(run_id)}")
+        run = poll(done, timeout, 0.2)
+        if run is None:
+            raise TimeoutError(f"iconik run {run_id} did not finish in {timeout}s: {runs.get_run(run_id)}")
+        return run
 
     def run_assets(self, run_id: str) -> dict[str, dict]:
         from mam.iconik import runs
