@@ -20,7 +20,7 @@ from typing import Self, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
-# Where a process's output goes: a file (appended), or what subprocess.Popen takes (DEVNULL, PIPE, STDOUT for
+# Where a process's output goes: a file (appended), or what Popen takes for it (DEVNULL, PIPE, STDOUT for
 # stderr, None to inherit ours).
 Output = str | os.PathLike | int | None
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from conftest import wait_for
 
-from localdev.transloadit.testing import make_test_video
+from standins.transloadit import make_test_video
 
 pytestmark = pytest.mark.timeout(180)
 
