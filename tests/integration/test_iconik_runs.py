@@ -174,12 +174,13 @@ def test_a_crashed_invocation_holding_the_lease_is_taken_over_after_it_expires(i
     from mam import settings as mam_settings
     from mam.iconik import machine, runs
     from mam.iconik.request import ActionQuery, parse_body
+    from mam.iconik.run import new_run
 
     s = ik.admin.seed({"assets": 2})
     body = parse_body(body_for(ik, assets=s["asset_ids"]), max_ids=100)
     query = ActionQuery(ik.b2, ik.ll, ("ORIGINAL", "PPRO_PROXY"))
     run_id = "5e1f0a3c-0000-4000-8000-00000000c0de"
-    assert runs.create_run(machine.new_run(run_id, "remove", query, body))
+    assert runs.create_run(new_run(run_id, "remove", query, body))
     assert runs.claim(run_id, 0, "crashed-invocation", 1.5)[0] == "claimed"
     machine.enqueue_step(mam_settings.settings("iconik"), run_id, 0, body.auth_token)
     run = ik.wait_run(run_id)
@@ -295,3 +296,30 @@ def test_assets_are_removed_while_the_copy_job_still_runs(ik):
     assert first_delete < finished - 1  # LucidLink space came back before the copy job was over
     assert ll_bytes_ok(ik, s["all_asset_ids"][2], 100)
     assert all(ik.ll_files(a) == [] for i, a in enumerate(s["all_asset_ids"]) if i != 2)
+
+
+# ---- the stored record -----------------------------------------------------------------------------------------
+def test_every_stored_state_of_a_run_reads_back_unchanged(ik):
+    """The typed run record (mam.iconik.run) keeps the stored shape: each state a run passes through round-trips."""
+    from mam.iconik import runs
+    from mam.iconik.run import Run
+
+    s = ik.admin.seed({"collections": [{"assets": 6}], "file_size": 100})
+    ik.admin.config(copy_delay_ms=150)  # the copy job runs while assets are processed: wait/process alternate
+    ik.admin.copy_faults({s["all_asset_ids"][1]: "fail"})
+    run_id = post_action(ik, "remove", body_for(ik, collections=[s["collections"][0]["id"]]))
+    phases: list[str] = []
+    doc: dict | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        doc = runs.get_run(run_id)
+        if doc is not None:
+            assert Run.from_doc(doc).to_doc() == doc, doc
+            if not phases or phases[-1] != doc["phase"]:
+                phases.append(doc["phase"])
+            if doc["phase"] == "done":
+                break
+        time.sleep(0.05)
+    assert doc is not None and phases[-1] == "done" and len(phases) >= 3, phases
+    assert doc["final"] is True and doc["wait"]["checks"] >= 1 and "progress" in doc["wait"]
+    assert all("seen_at" in j for j in doc["copy_jobs"]) and doc["status"] == "partial"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from mam import store
+from mam.iconik.run import Run
 
 RUNS = "iconik_runs"
 CHUNKS = "chunks"
@@ -29,46 +30,54 @@ def _db():
 
 
 def run_ref(run_id: str):
+    """The run's Firestore document reference."""
     return _db().collection(RUNS).document(run_id)
 
 
-def create_run(doc: dict[str, Any]) -> bool:
+def create_run(run: Run) -> bool:
     """Create the run; False if a run with that id exists (a retried custom-action delivery)."""
     from google.api_core.exceptions import AlreadyExists, Conflict
 
     try:
-        run_ref(doc["id"]).create(doc)
+        run_ref(run.id).create(run.to_doc())
         return True
     except (AlreadyExists, Conflict):
         return False
 
 
 def get_run(run_id: str) -> dict[str, Any] | None:
+    """The stored run document as it is, or None."""
     snap = run_ref(run_id).get()
     return snap.to_dict() if snap.exists else None
 
 
-def claim(run_id: str, seq: int, owner: str, lease_seconds: float) -> tuple[str, dict[str, Any] | None]:
+def load_run(run_id: str) -> Run | None:
+    """The run record, or None."""
+    doc = get_run(run_id)
+    return None if doc is None else Run.from_doc(doc)
+
+
+def claim(run_id: str, seq: int, owner: str, lease_seconds: float) -> tuple[str, Run | None]:
     """Take the run for step `seq`: ("claimed"|"stale"|"busy"|"missing"|"finished", run)."""
     from google.cloud import firestore
 
     ref = run_ref(run_id)
 
     @firestore.transactional
-    def tx_claim(tx) -> tuple[str, dict[str, Any] | None]:
+    def tx_claim(tx) -> tuple[str, Run | None]:
         snap = ref.get(transaction=tx)
         if not snap.exists:
             return "missing", None
-        run = snap.to_dict()
-        if run.get("phase") == "done":
+        run = Run.from_doc(snap.to_dict())
+        if run.phase == "done":
             return "finished", run
-        if int(run.get("seq", 0)) != seq:
+        if run.seq != seq:
             return "stale", run
         now = time.time()
-        if run.get("lease_owner") and float(run.get("lease_until") or 0) > now:
+        if run.lease_owner and float(run.lease_until or 0) > now:
             return "busy", run
         tx.update(ref, {"lease_owner": owner, "lease_until": now + lease_seconds, "updated_at": now})
-        run.update(lease_owner=owner, lease_until=now + lease_seconds)
+        run.lease_owner, run.lease_until = owner, now + lease_seconds
         return "claimed", run
 
     return tx_claim(_db().transaction())
@@ -178,10 +187,3 @@ class AssetIndex:
     @property
     def total(self) -> int:
         return len(self.seen)
-
-
-def delete_run(run_id: str) -> None:
-    """Remove a run and its per-asset records (tests, operators)."""
-    for snap in list(_chunks_ref(run_id).stream()):
-        snap.reference.delete()
-    run_ref(run_id).delete()
