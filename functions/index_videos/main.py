@@ -1,8 +1,9 @@
 """index_videos (public: signed-in users, Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
 import flask
-from mam.http import Router, json_body
+from mam.http import Router
 from mam.settings import load_settings
-from mam.tasks import task_context
+from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
+from mam.tasks import TaskContext
 
 SETTINGS = load_settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
 _public = Router("index_videos", origins=SETTINGS.frontend_origin)
@@ -23,27 +24,18 @@ def _webhook(request: flask.Request):
     return webhook.handle(request, SETTINGS)
 
 
-@_private.route("POST", "/tasks/submit")
-def _submit(request: flask.Request):
+@INDEX_SUBMIT.serve(_private)
+def _submit(payload: IndexSubmit, ctx: TaskContext):
     from mam.indexing import worker
 
-    return worker.submit(SETTINGS, _task_body(request), task_context(request))
+    return worker.submit(SETTINGS, payload, ctx)
 
 
-@_private.route("POST", "/tasks/follow")
-def _follow(request: flask.Request):
+@INDEX_FOLLOW.serve(_private)
+def _follow(payload: IndexFollow, ctx: TaskContext):
     from mam.indexing import worker
 
-    return worker.follow(SETTINGS, _task_body(request), task_context(request))
-
-
-def _task_body(request: flask.Request) -> dict:
-    from mam.http import ApiError
-
-    body = json_body(request)
-    if not isinstance(body.get("video_id"), str):
-        raise ApiError(400, "invalid_task", "task payload needs video_id")
-    return body
+    return worker.follow(SETTINGS, payload, ctx)
 
 
 def index_videos(request: flask.Request) -> flask.Response:
@@ -52,5 +44,5 @@ def index_videos(request: flask.Request) -> flask.Response:
 
 
 def index_tasks(request: flask.Request) -> flask.Response:
-    """Entry point: POST /tasks/submit and /tasks/follow (Cloud Tasks only)."""
+    """Entry point: INDEX_SUBMIT and INDEX_FOLLOW (mam.task_routes), called by Cloud Tasks only."""
     return _private(request)

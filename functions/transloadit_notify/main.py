@@ -2,6 +2,8 @@
 import flask
 from mam.http import Router
 from mam.settings import load_settings
+from mam.task_routes import UPLOAD_CHECK, UploadCheck
+from mam.tasks import TaskContext
 from mam.uploads import service
 
 SETTINGS = load_settings("transloadit")
@@ -14,9 +16,9 @@ def _notification(request: flask.Request):
     return service.handle_notification(request, SETTINGS)
 
 
-@_tasks.route("POST", "/check")
-def _check(request: flask.Request):
-    return service.run_check(request, SETTINGS)
+@UPLOAD_CHECK.serve(_tasks)
+def _check(check: UploadCheck, ctx: TaskContext):
+    return service.run_check(check, ctx, SETTINGS)
 
 
 def transloadit_notify(request: flask.Request) -> flask.Response:
@@ -25,5 +27,5 @@ def transloadit_notify(request: flask.Request) -> flask.Response:
 
 
 def upload_tasks(request: flask.Request) -> flask.Response:
-    """Entry point: the missed-notification safety check, called by Cloud Tasks only."""
+    """Entry point: the missed-notification safety check (UPLOAD_CHECK), called by Cloud Tasks only."""
     return _tasks(request)

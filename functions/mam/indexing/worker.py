@@ -1,10 +1,10 @@
 """The Cloud Tasks side of indexing: submit a video to Twelve Labs, follow its task, finish the video.
 
-Every handler is idempotent and bounded:
-- a task is named from (video, run, run nonce, attempt) or (video, Twelve Labs task, hop), so every hop has a name
-  of its own, and each hop is claimed once in Firestore (`index_hops`), so a duplicate delivery (at-least-once
-  delivery makes them) does nothing; a Cloud Tasks retry of the same task (retry count > 0) may take over a
-  claimed hop, so a crash never ends a chain;
+Every handler is idempotent (all three rules of `mam.idempotency`) and bounded:
+- a task (INDEX_SUBMIT, INDEX_FOLLOW in `mam.task_routes`) is named from (video, run, run nonce, attempt) or
+  (video, Twelve Labs task, hop), so every hop has a name of its own;
+- each hop is claimed in Firestore (`index_hops`) before Twelve Labs is called: a duplicate delivery does nothing,
+  a Cloud Tasks retry takes the hop over;
 - the record changes only through the transitions in `states` inside a Firestore transaction, and only when the
   status really changes;
 - waiting is a new task with a schedule time, never a sleep: polls grow (schedule.poll_delay), errors back off
@@ -17,17 +17,14 @@ import secrets
 import time
 from typing import Any
 
-from mam import b2, log, media_keys, store, tasks
+from mam import b2, idempotency, log, media_keys, store, tasks
 from mam.indexing import schedule, states
 from mam.settings import Settings
 from mam.store import claims
+from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
 from mam.tasks import TaskContext
 from mam.videos import INDEX_IN_FLIGHT, Video, utcnow
 
-QUEUE = "index"
-TARGET = "index_tasks"
-SUBMIT_PATH = "/tasks/submit"
-FOLLOW_PATH = "/tasks/follow"
 MAX_SUBMIT_ATTEMPTS = 8
 HOPS = claims.INDEX_HOPS       # Firestore collection of claimed hops (TTL policy on `expire_at`)
 HOP_TTL = dt.timedelta(days=3)
@@ -43,33 +40,28 @@ def enqueue_submit(video_id: str, run: int, attempt: int = 0, delay: float = 0, 
     re-created under the same id (a discovered file deleted and found again has the same id), and Cloud Tasks
     refuses a name used within the last hour: without the nonce that new run's submit would be silently dropped."""
     nonce = nonce or secrets.token_hex(4)
-    return tasks.enqueue(QUEUE, TARGET, SUBMIT_PATH,
-                         {"video_id": video_id, "run": run, "attempt": attempt, "nonce": nonce},
-                         key=("submit", video_id, run, nonce, attempt), delay_seconds=delay, deadline_seconds=60)
+    return INDEX_SUBMIT.enqueue(IndexSubmit(video_id, run, attempt, nonce),
+                                key=("submit", video_id, run, nonce, attempt), delay_seconds=delay)
 
 
 def enqueue_follow(video_id: str, task_id: str, hop: int, started: float, errors: int = 0,
                    delay: float = 0) -> tasks.Enqueued:
     """Follow hop `hop` of a Twelve Labs task; `started` = when the task was created (unix seconds)."""
-    payload = {"video_id": video_id, "task_id": task_id, "hop": hop, "started": started, "errors": errors}
-    return tasks.enqueue(QUEUE, TARGET, FOLLOW_PATH, payload, key=("follow", video_id, task_id, hop),
-                         delay_seconds=delay, deadline_seconds=60)
+    return INDEX_FOLLOW.enqueue(IndexFollow(video_id, task_id, hop, started, errors),
+                                key=("follow", video_id, task_id, hop), delay_seconds=delay)
 
 
 def claim(key: str, ctx: TaskContext) -> bool:
-    """True if this delivery owns `key`: first to claim it, or a Cloud Tasks retry of the task that did."""
-    if store.claim_once(HOPS, key, {"task": ctx.name, "expire_at": utcnow() + HOP_TTL}):
-        return True
-    return ctx.retry_count > 0
+    """True if this delivery owns hop `key` of indexing (`idempotency.claim_once`: first claim, or a retry)."""
+    return idempotency.claim_once(HOPS, key, ctx, {"expire_at": utcnow() + HOP_TTL})
 
 
 # ---- submit ----------------------------------------------------------------------------------------------------
-def submit(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+def submit(settings: Settings, payload: IndexSubmit, ctx: TaskContext) -> dict[str, Any]:
     """Create the Twelve Labs task of a video in Sending from a presigned URL of its stored file."""
     from mam import twelvelabs as tl
 
-    video_id, run, attempt = _fields(payload, video_id=str, run=int, attempt=int)
-    nonce = str(payload.get("nonce") or "")  # "" for a task queued before runs had nonces
+    video_id, run, attempt, nonce = payload.video_id, payload.run, payload.attempt, payload.nonce
     video = store.get_video(video_id)
     if video is None:
         return {"skipped": "video deleted"}
@@ -126,12 +118,12 @@ def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc
 
 
 # ---- follow ----------------------------------------------------------------------------------------------------
-def follow(settings: Settings, payload: dict[str, Any], ctx: TaskContext) -> dict[str, Any]:
+def follow(settings: Settings, payload: IndexFollow, ctx: TaskContext) -> dict[str, Any]:
     """One poll of a Twelve Labs task: show its status, finish the video, or schedule the next poll."""
     from mam import twelvelabs as tl
 
-    video_id, task_id, hop, started, errors = _fields(payload, video_id=str, task_id=str, hop=int, started=float,
-                                                      errors=int)
+    video_id, task_id, hop, started, errors = (payload.video_id, payload.task_id, payload.hop, payload.started,
+                                               payload.errors)
     video = store.get_video(video_id)
     if video is None or not states.is_following(video, task_id):
         return {"stopped": "not following this task"}  # finished (e.g. by the webhook), deleted or restarted
@@ -223,22 +215,6 @@ def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
         except Exception as exc:  # noqa: BLE001 - the upload thumbnail is a fine fallback
             log.warning("thumbnail copy failed", video_id=video_id, error=type(exc).__name__)
     return None
-
-
-def _fields(payload: dict[str, Any], **types) -> tuple:
-    """Typed fields of a task payload (a missing "attempt"/"errors" counts as 0); 400 when malformed."""
-    from mam.http import ApiError
-
-    out = []
-    for name, kind in types.items():
-        raw = payload.get(name, 0 if name in ("attempt", "errors") else None)
-        if raw is None or isinstance(raw, bool) or (kind is str and not isinstance(raw, str)):
-            raise ApiError(400, "invalid_task", f"task payload field {name} is missing or malformed")
-        try:
-            out.append(kind(raw))
-        except (TypeError, ValueError):
-            raise ApiError(400, "invalid_task", f"task payload field {name} is malformed") from None
-    return tuple(out)
 
 
 def _update(video_id: str, mutate) -> Video | None:

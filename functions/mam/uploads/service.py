@@ -3,25 +3,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
 import flask
 
-from mam import log, store, tasks
+from mam import idempotency, log, store
 from mam.auth import require_reader, require_user
 from mam.http import ApiError, id_list, json_body
 from mam.manifest import function_url
 from mam.settings import Settings
+from mam.task_routes import UPLOAD_CHECK, UploadCheck
+from mam.tasks import Enqueued, TaskContext
 from mam.uploads import api, notification, outcome, status, transitions
 from mam.uploads.config import CheckPolicy, human_duration, policy_for, timing
 from mam.uploads.template import build_params
 from mam.videos import UPLOADING, Video, new_video_id, utcnow
 
-QUEUE = "uploads"
-CHECK_TARGET = "upload_tasks"
-CHECK_PATH = "/check"
 MAX_CHECK_ATTEMPTS = 60  # far beyond any real schedule; a loop guard, not a policy
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".3gp",
@@ -77,12 +75,11 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
     store.create_video(video)
     policy = policy_for(now.timestamp(), t)
     try:
-        tasks.enqueue(QUEUE, CHECK_TARGET, CHECK_PATH,
-                      {"video_id": video.id, "attempt": 1, "policy": policy.to_payload()},
-                      key=(video.id, "check", 1), delay_seconds=policy.delay(1), deadline_seconds=60)
+        _enqueue_check(video.id, 1, policy, policy.delay(1))
     except Exception as exc:  # noqa: BLE001 - without its safety net the upload could hang forever: refuse it instead
         log.error("could not schedule the upload check", video_id=video.id, error=type(exc).__name__)
-        store.update_video(video.id, lambda v: transitions.give_up(v, "The upload could not be prepared; try again.")[0])
+        reason = "The upload could not be prepared; try again."
+        idempotency.transition(video.id, lambda v: transitions.give_up(v, reason))
         raise ApiError(503, "tasks_unavailable", "the upload could not be prepared; try again in a moment") from None
     signed = build_params(
         auth_key=settings.transloadit_auth_key, auth_secret=settings.transloadit_auth_secret, video_id=video.id,
@@ -122,17 +119,6 @@ def _video_by_assembly(assembly_id: str) -> str | None:
     return video.id if video else None
 
 
-def _apply(video_id: str, change: Callable[[Video], tuple[bool, str]]) -> tuple[Video | None, str]:
-    """Run a transition in a Firestore transaction; returns (video after, result label)."""
-    label = {"result": transitions.UNCHANGED}
-
-    def mutate(video: Video) -> bool:
-        write, label["result"] = change(video)
-        return write
-
-    return store.update_video(video_id, mutate), label["result"]
-
-
 def handle_notification(request: flask.Request, settings: Settings) -> dict[str, Any]:
     """POST / (transloadit_notify): authenticate, then record the outcome on the video, idempotently.
 
@@ -146,7 +132,7 @@ def handle_notification(request: flask.Request, settings: Settings) -> dict[str,
     if not video_id:
         log.warning("notification for an unknown assembly", assembly_id=note.assembly_id)
         return {"ok": True, "result": "ignored_unknown_assembly", "assembly_id": note.assembly_id}
-    video, label = _apply(video_id, lambda v: transitions.apply_outcome(v, result))
+    video, label = idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, result))
     if video is None:
         log.warning("notification for an unknown video", assembly_id=note.assembly_id, video_id=video_id)
         return {"ok": True, "result": "ignored_unknown_video", "assembly_id": note.assembly_id, "video_id": video_id}
@@ -156,14 +142,10 @@ def handle_notification(request: flask.Request, settings: Settings) -> dict[str,
 
 
 # ---- the missed-notification safety check -----------------------------------------------------------------------
-def _parse_check(body: dict[str, Any]) -> tuple[str, int]:
-    video_id = body.get("video_id")
-    attempt = body.get("attempt", 1)
-    if not isinstance(video_id, str) or not video_id or len(video_id) > 200 or "/" in video_id:
-        raise ApiError(400, "invalid_field", "`video_id` must be a video id")
-    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
-        raise ApiError(400, "invalid_field", "`attempt` must be a positive integer")
-    return video_id, attempt
+def _enqueue_check(video_id: str, attempt: int, policy: CheckPolicy, delay: float) -> Enqueued:
+    """Queue check number `attempt` of an upload; named per attempt, so queuing it twice is harmless."""
+    return UPLOAD_CHECK.enqueue(UploadCheck(video_id, attempt, policy.to_payload()), key=(video_id, "check", attempt),
+                                delay_seconds=delay)
 
 
 def _assembly_outcomes(settings: Settings, video: Video) -> list[outcome.Outcome]:
@@ -184,36 +166,33 @@ def _reschedule(video_id: str, attempt: int, policy: CheckPolicy, limit: float, 
     """Enqueue the next check (deterministic name per attempt), never much later than `limit`."""
     nxt = attempt + 1
     delay = int(max(1, min(policy.delay(nxt), limit - now + 1)))
-    tasks.enqueue(QUEUE, CHECK_TARGET, CHECK_PATH, {"video_id": video_id, "attempt": nxt, "policy": policy.to_payload()},
-                  key=(video_id, "check", nxt), delay_seconds=delay, deadline_seconds=60)
-    _apply(video_id, transitions.count_check)
+    _enqueue_check(video_id, nxt, policy, delay)
+    idempotency.transition(video_id, transitions.count_check)
     return {"done": False, "result": "rescheduled", "video_id": video_id, "next_attempt": nxt, "delay_seconds": delay}
 
 
 def _give_up(video_id: str, reason: str) -> dict[str, Any]:
-    after, label = _apply(video_id, lambda v: transitions.give_up(v, reason))
+    after, label = idempotency.transition(video_id, lambda v: transitions.give_up(v, reason))
     log.warning("upload given up", video_id=video_id, reason=reason, result=label)
     return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
 
 
-def run_check(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """POST /check (upload_tasks): if the video is still uploading, ask TransloadIt and finish, fail or re-check.
+def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[str, Any]:
+    """UPLOAD_CHECK (upload_tasks): if the video is still uploading, ask TransloadIt and finish, fail or re-check.
 
     Always ends: a terminal assembly is recorded; a running one is re-checked with backoff until the deadline;
     no assembly at all fails after the start grace; TransloadIt outages are re-checked, then given up at the
-    deadline. Task names are deterministic per attempt and the state change is a transaction, so duplicate
-    deliveries are harmless.
+    deadline. Duplicate deliveries are harmless by rules 1 and 2 of `mam.idempotency` (a task name per attempt,
+    guarded transitions); it needs no claim, as it only reads TransloadIt.
     """
-    body = json_body(request)
-    video_id, attempt = _parse_check(body)
-    ctx = tasks.task_context(request)
+    video_id, attempt = check.video_id, check.attempt
     video = store.get_video(video_id)
     if video is None:
         return {"done": True, "result": "video_gone", "video_id": video_id}
     if video.status != UPLOADING:
         return {"done": True, "result": "not_uploading", "video_id": video_id, "status": video.status}
     started = video.created_at.timestamp()
-    policy = CheckPolicy.from_payload(body.get("policy"), started, timing())
+    policy = CheckPolicy.from_payload(check.policy, started, timing())
     now = dt.datetime.now(dt.UTC).timestamp()
     out_of_time = now >= policy.deadline or attempt >= MAX_CHECK_ATTEMPTS
     try:
@@ -226,12 +205,12 @@ def run_check(request: flask.Request, settings: Settings) -> dict[str, Any]:
     terminal = sorted((o for o in found if o.state in (outcome.COMPLETED, outcome.FAILED)),
                       key=lambda o: o.state != outcome.COMPLETED)  # a completed assembly wins over a failed one
     if terminal:
-        after, label = _apply(video_id, lambda v: transitions.apply_outcome(v, terminal[0]))
+        after, label = idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, terminal[0]))
         log.info("upload check recorded the assembly", video_id=video_id, assembly_id=terminal[0].assembly_id,
                  result=label, task=ctx.name, attempt=attempt, status=after.status if after else None)
         return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
     if found:  # still uploading/executing at TransloadIt: note the assembly, look again later
-        _apply(video_id, lambda v: transitions.apply_outcome(v, found[0]))
+        idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, found[0]))
         if out_of_time:
             return _give_up(video_id, "The upload did not finish within "
                             f"{human_duration(policy.deadline - started)}.")

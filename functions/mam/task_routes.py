@@ -1,0 +1,213 @@
+"""Every Cloud Tasks route of the system, each declared once: queue, target function, path and payload dataclass.
+
+The producing side calls `ROUTE.enqueue(Payload(...), key=(...), delay_seconds=...)`; the target function serves
+the route with `@ROUTE.serve(router)` and its handler gets `(payload, TaskContext)`, the payload already typed and
+checked. A malformed body gets a 400 `ApiError` naming the bad field, never a 500. Payload fields may be `str`,
+`int`, `float` or `dict[str, Any]`, each optionally `| None`: a field with a default may be missing (a task queued
+before the field existed) and unknown fields are ignored (a task queued by a newer version). Rules on values (an id's
+shape, a positive attempt) live in the payload's `__post_init__` and raise `InvalidPayload`.
+
+Task names come from (queue, target, path, *key) in `mam.tasks.enqueue`, so the triples below must not change while
+tasks are in flight. How deliveries stay idempotent: `mam.idempotency`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import flask
+
+from mam import tasks
+from mam.http import ApiError, Router, json_body
+from mam.tasks import TaskContext
+
+P = TypeVar("P")
+# what a field's type may be, and how a 400 names it
+_KINDS: dict[type, str] = {str: "a string", int: "an integer", float: "a number", dict: "an object"}
+
+
+class InvalidPayload(ValueError):
+    """A payload value breaking its field's rule (raised by a payload's `__post_init__`); becomes a 400."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"task payload field `{field}` {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    kind: type
+    nullable: bool
+    required: bool
+
+
+@functools.cache
+def _fields_of(payload_type: type) -> tuple[_Field, ...]:
+    """The checkable fields of a payload dataclass; TypeError for a type the loader does not support."""
+    if not dataclasses.is_dataclass(payload_type):
+        raise TypeError(f"{payload_type.__name__} is not a dataclass")
+    hints = typing.get_type_hints(payload_type)
+    out = []
+    for f in dataclasses.fields(payload_type):
+        hint = hints[f.name]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(hint) if a is not type(None)]
+            nullable = len(members) < len(typing.get_args(hint))
+        else:
+            members, nullable = [hint], False
+        kind = (typing.get_origin(members[0]) or members[0]) if len(members) == 1 else None
+        if kind not in _KINDS:
+            raise TypeError(f"{payload_type.__name__}.{f.name}: a task payload field is str, int, float or dict")
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        out.append(_Field(f.name, kind, nullable, required))
+    return tuple(out)
+
+
+def _checked(field: _Field, value: Any) -> Any:
+    """`value` as the field's type, or InvalidPayload."""
+    if value is None:
+        if field.nullable:
+            return None
+        raise InvalidPayload(field.name, f"must be {_KINDS[field.kind]}, not null")
+    if isinstance(value, bool):  # JSON true/false is never one of our numbers (bool is an int in Python)
+        raise InvalidPayload(field.name, f"must be {_KINDS[field.kind]}")
+    if field.kind is float and isinstance(value, (int, float)):
+        if not math.isfinite(value):  # json.loads accepts NaN and Infinity
+            raise InvalidPayload(field.name, "must be a finite number")
+        return float(value)
+    if not isinstance(value, field.kind):
+        raise InvalidPayload(field.name, f"must be {_KINDS[field.kind]}")
+    return value
+
+
+def load_payload(payload_type: type[P], body: dict[str, Any]) -> P:
+    """The payload dataclass of a task body; InvalidPayload naming the first missing or malformed field."""
+    values: dict[str, Any] = {}
+    for field in _fields_of(payload_type):
+        if field.name in body:
+            values[field.name] = _checked(field, body[field.name])
+        elif field.required:
+            raise InvalidPayload(field.name, "is missing")
+    return payload_type(**values)
+
+
+def require_video_id(field: str, value: str) -> None:
+    """The shape of a video id (as `mam.http.id_list` accepts it): 1-200 characters, no '/' (a Firestore path)."""
+    if not value or len(value) > 200 or "/" in value:
+        raise InvalidPayload(field, "must be a video id")
+
+
+@dataclass(frozen=True)
+class TaskRoute(Generic[P]):
+    """One Cloud Tasks route: tasks go to `queue`, are sent to function `target` at `path` with a `payload_type`.
+
+    `deadline_seconds` is the dispatch deadline (keep it under the target's timeout); `error_code` is the code of
+    a 400 for a malformed payload.
+    """
+
+    queue: str
+    target: str
+    path: str
+    payload_type: type[P]
+    deadline_seconds: int = 60
+    error_code: str = "invalid_task"
+
+    def __post_init__(self) -> None:
+        _fields_of(self.payload_type)  # an unsupported field type fails at import, not on the first task
+
+    def body(self, payload: P) -> dict[str, Any]:
+        """The JSON body of a task carrying `payload` (its fields, in declaration order)."""
+        if not isinstance(payload, self.payload_type):
+            raise TypeError(f"{self.path} carries {self.payload_type.__name__}, not {type(payload).__name__}")
+        return dataclasses.asdict(payload)
+
+    def enqueue(self, payload: P, *, key: tuple[Any, ...], delay_seconds: float = 0) -> tasks.Enqueued:
+        """Queue one task of this route, named from `key` (give every hop of a chain a key of its own)."""
+        return tasks.enqueue(self.queue, self.target, self.path, self.body(payload), key=key,
+                             delay_seconds=delay_seconds, deadline_seconds=self.deadline_seconds)
+
+    def load(self, body: dict[str, Any]) -> P:
+        """The typed payload of a task body already parsed, or a 400 ApiError naming the bad field."""
+        try:
+            return load_payload(self.payload_type, body)
+        except InvalidPayload as exc:
+            raise ApiError(400, self.error_code, str(exc)) from None
+
+    def parse(self, request: flask.Request) -> P:
+        """The typed payload of a task request (JSON object body), or a 400/413 ApiError."""
+        return self.load(json_body(request))
+
+    def serve(self, router: Router) -> Callable[[Callable[[P, TaskContext], Any]], Callable[[P, TaskContext], Any]]:
+        """Decorator: serve POST `path` on `router` (the target function's) with `handler(payload, ctx)`."""
+        if router.name != self.target:
+            raise ValueError(f"{self.path} is a route of {self.target}, not of {router.name}")
+
+        def register(handler: Callable[[P, TaskContext], Any]) -> Callable[[P, TaskContext], Any]:
+            def run(request: flask.Request) -> Any:
+                return handler(self.parse(request), tasks.task_context(request))
+
+            router.route("POST", self.path)(run)
+            return handler
+
+        return register
+
+
+# ---- uploads ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UploadCheck:
+    """Check number `attempt` (1, 2, ...) of an upload whose TransloadIt notification may have been lost."""
+
+    video_id: str
+    attempt: int = 1
+    policy: dict[str, Any] | None = None  # CheckPolicy.to_payload(); missing parts fall back to the current knobs
+
+    def __post_init__(self) -> None:
+        require_video_id("video_id", self.video_id)
+        if self.attempt < 1:
+            raise InvalidPayload("attempt", "must be a positive integer")
+
+
+# `invalid_field`: the code this route has always answered for a bad payload
+UPLOAD_CHECK = TaskRoute("uploads", "upload_tasks", "/check", UploadCheck, error_code="invalid_field")
+
+
+# ---- indexing ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexSubmit:
+    """Attempt `attempt` to create the Twelve Labs task of run `run` of a video."""
+
+    video_id: str
+    run: int
+    attempt: int = 0
+    nonce: str = ""  # drawn per run (see indexing.worker.enqueue_submit); "" in tasks queued before nonces
+
+    def __post_init__(self) -> None:
+        require_video_id("video_id", self.video_id)
+
+
+@dataclass(frozen=True)
+class IndexFollow:
+    """Poll number `hop` of Twelve Labs task `task_id`, created at `started` (unix seconds); `errors` in a row."""
+
+    video_id: str
+    task_id: str
+    hop: int
+    started: float
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        require_video_id("video_id", self.video_id)
+
+
+INDEX_SUBMIT = TaskRoute("index", "index_tasks", "/tasks/submit", IndexSubmit)
+INDEX_FOLLOW = TaskRoute("index", "index_tasks", "/tasks/follow", IndexFollow)
+
+# iconik's step route (iconik_tasks /step) is still declared in mam.iconik.machine.
+ROUTES: tuple[TaskRoute[Any], ...] = (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW)
