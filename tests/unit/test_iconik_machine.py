@@ -48,4 +48,5 @@ def test_eta_from_job_progress():
 def test_titles_name_the_selection():
     base = Run(id="r1", op="remove", asset_ids=[A], collection_ids=[A, A], formats=["ORIGINAL"])
     assert submit.title(base) == "Remove from LucidLink: 1 asset, 2 collections (ORIGINAL)"
-    assert submit.title(dataclasses.replace(base, op="add", collection_ids=[])).startswith("Add to LucidLink: 1 asset (")
+    added = dataclasses.replace(base, op="add", collection_ids=[])
+    assert submit.title(added).startswith("Add to LucidLink: 1 asset (")

@@ -2,6 +2,8 @@
 copies to / removes from LucidLink, and the per-asset verification that keeps every master safe.
 
 Modules: `config` (tuning), `request` (custom-action validation), `client` (iconik API with retries and a rate
-limit), `jobs` (job statuses), `verify` (pure per-asset checks), `runs` (Firestore records), `machine` (the steps),
-`handler` (HTTP entry logic), `actions` (the six custom actions). Import-light: nothing heavy at import time.
+limit), `jobs` (job statuses), `verify` (pure per-asset checks), `run` (the typed run record), `runs` (Firestore
+records: lease, commit, asset chunks), `machine` (the step protocol), `step` (one step's context), `phases/`
+(submit, expand, wait, process, finish: one module each), `handler` (the two functions' routes on
+`mam.http.Router`), `actions` (the six custom actions). Import-light: nothing heavy at import time.
 """

@@ -308,12 +308,6 @@ class IconikClient:
     def asset_files(self, asset_id: str) -> list[dict]:
         return list(self.pages(f"/API/files/v1/assets/{asset_id}/files/", {"per_page": 500}))
 
-    def format_by_name(self, asset_id: str, name: str) -> dict | None:
-        try:
-            return self.request("GET", f"/API/files/v1/assets/{asset_id}/formats/{name}/")
-        except NotFound:
-            return None
-
     def delete_file_set(self, asset_id: str, file_set_id: str) -> bool:
         """Mark a file set deleted; False if it is already gone (a replayed step)."""
         try:

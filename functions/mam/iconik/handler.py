@@ -5,7 +5,8 @@
 checks in this order: secret (401 + WWW-Authenticate) -> method (405) -> JSON body (400) -> both storages exist in
 iconik (500) -> context (400) -> path /add|/remove (404) -> start the run -> 200 "OK" as plain text. So that the
 secret is checked before the method and the path is judged last, every method of `/{op}` reaches one route.
-`GET /` and `GET /health` are health checks; `GET /runs/<id>` (secret required) reports a run.
+`GET /` and `GET /health` are health checks; `GET /runs/<id>` (secret required) reports a run. Anything else
+(deeper paths, OPTIONS, other methods on `/` and `/runs/<id>`) gets Router's own 404/405/204, secret or not.
 
 `iconik_tasks`, private: `POST /step` runs one bounded step of a run (`machine.py`).
 """
@@ -21,7 +22,13 @@ import flask
 from mam import log
 from mam.http import ApiError, Router, json_body
 from mam.iconik import machine
-from mam.iconik.client import AuthRejected, IconikClient, IconikError, NotFound, shared_limiter
+from mam.iconik.client import (
+    AuthRejected,
+    IconikClient,
+    IconikError,
+    NotFound,
+    shared_limiter,
+)
 from mam.iconik.config import Tuning
 from mam.iconik.config import tuning as load_tuning
 from mam.iconik.request import (

@@ -133,6 +133,7 @@ def load_chunks(run_id: str) -> list[dict[str, Any]]:
 
 
 def load_chunk(run_id: str, n: int) -> dict[str, Any] | None:
+    """Chunk `n` of a run, or None if it was never written."""
     snap = _chunks_ref(run_id).document(f"{n:06d}").get()
     return snap.to_dict() if snap.exists else None
 
@@ -143,6 +144,7 @@ def save_chunk(run_id: str, chunk: dict[str, Any]) -> None:
 
 
 def asset_record(chunk: dict[str, Any], asset_id: str) -> dict[str, Any]:
+    """An asset's record in its chunk (an asset without one is pending)."""
     return chunk["assets"].get(asset_id) or {"state": PENDING}
 
 
@@ -164,9 +166,11 @@ class AssetIndex:
 
     @classmethod
     def load(cls, run_id: str) -> AssetIndex:
+        """The index over every chunk already written for the run."""
         return cls(run_id, load_chunks(run_id))
 
     def add(self, asset_ids: Iterable[str]) -> int:
+        """Append the assets not seen yet; how many were new."""
         added = 0
         for asset_id in asset_ids:
             if asset_id in self.seen:
@@ -180,10 +184,12 @@ class AssetIndex:
         return added
 
     def flush(self) -> None:
+        """Write the chunks changed since the last flush."""
         for n in sorted(self.dirty):
             save_chunk(self.run_id, self.chunks[n])
         self.dirty.clear()
 
     @property
     def total(self) -> int:
+        """Assets recorded so far."""
         return len(self.seen)
