@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from mam.store.db import client
 from mam.videos import Video, utcnow
@@ -20,11 +20,14 @@ from mam.videos import Video, utcnow
 VIDEOS = "videos"
 
 
-class Stamped(NamedTuple):
+class Stamped:
     """A video read with a field mask (unread fields hold their defaults) and the update time of the version read."""
 
-    video: Video
-    update_time: Any  # a write conditioned on it fails when the document changed since (see `patch_batch`)
+    __slots__ = ("video", "update_time")  # a plain class: a NamedTuple costs more at import (cold start)
+
+    def __init__(self, video: Video, update_time: Any) -> None:
+        self.video = video
+        self.update_time = update_time  # a write conditioned on it fails when the document changed since
 
 
 def _collection():
