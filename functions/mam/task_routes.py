@@ -40,8 +40,7 @@ class InvalidPayload(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class _Field:
+class _Field(typing.NamedTuple):
     name: str
     kind: type
     nullable: bool
@@ -104,23 +103,25 @@ def require_video_id(field: str, value: str) -> None:
         raise InvalidPayload(field, "must be a video id")
 
 
-@dataclass(frozen=True)
 class TaskRoute(Generic[P]):
     """One Cloud Tasks route: tasks go to `queue`, are sent to function `target` at `path` with a `payload_type`.
 
     `deadline_seconds` is the dispatch deadline (keep it under the target's timeout); `error_code` is the code of
-    a 400 for a malformed payload.
+    a 400 for a malformed payload. (A plain class, not a dataclass: every function imports these at cold start.)
     """
 
-    queue: str
-    target: str
-    path: str
-    payload_type: type[P]
-    deadline_seconds: int = 60
-    error_code: str = "invalid_task"
+    def __init__(self, queue: str, target: str, path: str, payload_type: type[P], *, deadline_seconds: int = 60,
+                 error_code: str = "invalid_task"):
+        self.queue = queue
+        self.target = target
+        self.path = path
+        self.payload_type = payload_type
+        self.deadline_seconds = deadline_seconds
+        self.error_code = error_code
+        _fields_of(payload_type)  # an unsupported field type fails at import, not on the first task
 
-    def __post_init__(self) -> None:
-        _fields_of(self.payload_type)  # an unsupported field type fails at import, not on the first task
+    def __repr__(self) -> str:
+        return f"TaskRoute({self.queue!r}, {self.target!r}, {self.path!r}, {self.payload_type.__name__})"
 
     def body(self, payload: P) -> dict[str, Any]:
         """The JSON body of a task carrying `payload` (its fields, in declaration order)."""
