@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import time
 import uuid
 
@@ -17,7 +16,8 @@ import requests
 from conftest import LOGS, wait_for
 
 from localdev.stack import grants
-from localdev.processes import free_port, wait_http
+from localdev import processes
+from localdev.processes import free_port
 from standins.twelvelabs import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(240)
@@ -40,19 +40,11 @@ class Functions:
         for target, port in (("index_videos", self.public_port), ("index_tasks", self.private_port)):
             granted = {k: v for k, v in secrets.items() if k in grants(target)}
             service = stack.function(target, port, overrides={**settings, **granted})
-            log = open(LOGS / f"test-{target}.log", "ab")  # noqa: SIM115 - owned by the process
-            self.procs.append(subprocess.Popen(service.command, env=service.env, stdout=log, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
-        for url in (self.public, self.private):
-            wait_http(f"{url}/health", timeout=30)
+            self.procs.append(processes.start(service, service.env, LOGS / f"test-{target}.log"))
 
     def stop(self):
         for p in self.procs:
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            p.stop()
 
 
 @pytest.fixture(scope="module")
