@@ -42,6 +42,7 @@ from mam.iconik.request import (
     secret_ok,
 )
 from mam.iconik.request import run_id as make_run_id
+from mam.settings import Settings
 from mam.settings import settings as cached_settings
 
 HEALTH_TEXT = "The b2-iconik-plugin is ready for requests"
@@ -50,7 +51,7 @@ action_router = Router("iconik_handler")
 task_router = Router("iconik_tasks")
 
 
-def _settings() -> Any:
+def _settings() -> Settings:
     # The entry point loads them at start-up (main.py); this is the same cached object.
     return cached_settings("iconik")
 
@@ -132,7 +133,7 @@ def custom_action(request: flask.Request, op: str) -> flask.Response:
     return _text("OK", headers={"X-Run-Id": rid})
 
 
-def _check_storages(settings: Any, ll_id: str, b2_id: str, token: str, tune: Tuning) -> None:
+def _check_storages(settings: Settings, ll_id: str, b2_id: str, token: str, tune: Tuning) -> None:
     """Both storages must be known to iconik (500 otherwise, as the original); asked with the caller's token."""
     client = IconikClient(settings.iconik_url, settings.iconik_app_id, token,
                           limiter=shared_limiter(float(settings.iconik_rate_limit or 0)),

@@ -38,6 +38,7 @@ from mam.iconik.run import Run, new_run
 from mam.iconik.step import PhaseResult, Step, StepFailed
 
 if TYPE_CHECKING:  # typing only: mam.tasks imports flask and the Cloud Tasks client lazily
+    from mam.settings import Settings
     from mam.tasks import Enqueued
 
 QUEUE = "iconik"
@@ -67,7 +68,7 @@ def sign(secret: str, run_id: str, seq: int, token: str) -> str:
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
 
 
-def enqueue_step(settings: Any, run_id: str, seq: int, token: str, delay: float = 0.0,
+def enqueue_step(settings: Settings, run_id: str, seq: int, token: str, delay: float = 0.0,
                  extra: tuple = ()) -> Enqueued:
     """Schedule step `seq` of a run. The task name is derived from (run, seq[, extra]): created once."""
     from mam import tasks
@@ -78,7 +79,7 @@ def enqueue_step(settings: Any, run_id: str, seq: int, token: str, delay: float 
 
 
 # ---- starting a run ----------------------------------------------------------------------------------------
-def start_run(settings: Any, op: str, query: ActionQuery, body: ActionBody, run_id: str) -> tuple[str, bool]:
+def start_run(settings: Settings, op: str, query: ActionQuery, body: ActionBody, run_id: str) -> tuple[str, bool]:
     """Record the run and schedule its first step; (run_id, created). A replayed call re-schedules step 0 only
     while the run has not started, so the chain is repaired if the first attempt died before enqueueing."""
     created = runs.create_run(new_run(run_id, op, query, body))
@@ -91,7 +92,7 @@ def start_run(settings: Any, op: str, query: ActionQuery, body: ActionBody, run_
 
 
 # ---- one step -------------------------------------------------------------------------------------------------
-def handle_step(task: StepTask, settings: Any) -> dict[str, Any]:
+def handle_step(task: StepTask, settings: Settings) -> dict[str, Any]:
     """Run one delivery of a step task; what it did (the task entry answers it with 200). Raises only on an
     unexpected failure outside the step (Firestore or Cloud Tasks down), which Cloud Tasks should retry."""
     tune = load_tuning()
@@ -112,7 +113,7 @@ def handle_step(task: StepTask, settings: Any) -> dict[str, Any]:
     return _run_claimed(run, task, settings, tune, owner)
 
 
-def _run_claimed(run: Run, task: StepTask, settings: Any, tune: Tuning, owner: str) -> dict[str, Any]:
+def _run_claimed(run: Run, task: StepTask, settings: Settings, tune: Tuning, owner: str) -> dict[str, Any]:
     claimed = run.to_doc()  # what the commit compares against: it writes only the fields the step changed
     step = Step(run, task.token, settings, tune, owner)
     seq, phase = task.seq, run.phase

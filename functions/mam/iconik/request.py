@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 CONTEXTS = ("ASSET", "COLLECTION", "BULK")
 OPERATIONS = ("add", "remove")
@@ -29,7 +29,8 @@ def secret_ok(given: str | None, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
 
 
-def is_uuid(value: Any) -> bool:
+def is_uuid(value: Any) -> TypeGuard[str]:
+    """True for an iconik id (a UUID string)."""
     return isinstance(value, str) and bool(_UUID.match(value))
 
 

@@ -4,12 +4,15 @@ machine commits the changed fields when the phase returns."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mam import log
 from mam.iconik.client import AuthRejected, IconikClient, IconikError, shared_limiter
 from mam.iconik.config import Tuning
 from mam.iconik.run import ADD, REMOVE, Run
+
+if TYPE_CHECKING:
+    from mam.settings import Settings
 
 # The next phase and how long to wait before it runs (seconds); "done" ends the run.
 PhaseResult = tuple[str, float]
@@ -22,7 +25,7 @@ class StepFailed(Exception):
 class Step:
     """One invocation's work on a claimed run: its iconik client and time budget."""
 
-    def __init__(self, run: Run, token: str, settings: Any, tune: Tuning, owner: str):
+    def __init__(self, run: Run, token: str, settings: Settings, tune: Tuning, owner: str):
         self.run, self.settings, self.tune, self.owner = run, settings, tune, owner
         self.started = time.monotonic()
         self.budget_end = self.started + tune.step_seconds
