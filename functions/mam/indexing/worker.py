@@ -20,13 +20,12 @@ from typing import Any
 from mam import b2, idempotency, log, media_keys, store, tasks
 from mam.indexing import schedule, states
 from mam.settings import Settings
-from mam.store import claims
 from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
 from mam.tasks import TaskContext
 from mam.videos import INDEX_IN_FLIGHT, Video, utcnow
 
 MAX_SUBMIT_ATTEMPTS = 8
-HOPS = claims.INDEX_HOPS       # Firestore collection of claimed hops (TTL policy on `expire_at`)
+HOPS = "index_hops"            # Firestore collection of claimed hops (give it a TTL policy on `expire_at`)
 HOP_TTL = dt.timedelta(days=3)
 THUMB_MAX_BYTES = 5 * 1024 * 1024
 GENERIC_FAILURE = "Twelve Labs could not index this video."

@@ -22,7 +22,7 @@ from mam.videos import UPLOADED, Video, utcnow
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
                               ".m2ts", ".wmv", ".flv", ".3gp", ".mxf", ".ogv"})
-EVENTS = claims.B2_EVENTS          # Firestore collection of claimed event ids (TTL policy on `expire_at`)
+EVENTS = "b2_events"               # Firestore collection of claimed event ids (TTL policy on `expire_at`)
 EVENT_TTL = dt.timedelta(days=30)  # far beyond any redelivery
 MAX_EVENTS = 1000                  # per notification; B2 batches a handful
 MAX_KEY_CHARS = 1024               # S3/B2 key limit (bytes; close enough for a sanity bound)

@@ -1,14 +1,11 @@
-"""De-duplication records: one document per handled key (index hops, B2 event ids), created once."""
+"""De-duplication records: one document per handled key, created once (the caller names the collection, e.g.
+indexing's `index_hops`, discovery's `b2_events`; deploy.sh gives both a TTL policy on `expire_at`)."""
 from __future__ import annotations
 
 from typing import Any
 
 from mam.store.db import client
 from mam.videos import utcnow
-
-# Both collections expire through a TTL policy on `expire_at` (deploy.sh sets it up).
-INDEX_HOPS = "index_hops"  # claimed Cloud Tasks hops of indexing
-B2_EVENTS = "b2_events"    # claimed B2 event notification ids
 
 
 def claim_once(collection: str, key: str, data: dict[str, Any] | None = None) -> bool:
