@@ -27,8 +27,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
-# A route of each private function that does work (issue 12 puts OIDC verification on exactly these).
-TASK_ROUTES = {"upload_tasks": "/check", "index_tasks": "/tasks/follow", "iconik_tasks": "/step"}
 # Functions the front end calls (config.json names them; each must allow the front-end origin).
 FRONTEND_FUNCTIONS = ("upload_status", "index_videos", "library")
 # Webhook routes whose secret is optional: a 404 with this error code means "feature off", not a failure.
@@ -82,13 +80,24 @@ def cloud_target(env_file: Path) -> Target:
                   videos_prefix=env.get("VIDEOS_PREFIX") or "videos/", region=region)
 
 
+def _task_routes() -> dict[str, str]:
+    """A route of each private function that does work, from its one declaration (`mam.task_routes`)."""
+    sys.path[:0] = [str(ROOT / "functions")]
+    from mam.task_routes import ROUTES
+
+    out: dict[str, str] = {}
+    for route in ROUTES:
+        out.setdefault(route.target, route.path)
+    return out
+
+
 def local_target(offset: int) -> Target:
     """The local stack on `offset` (what scripts/dev.sh runs), from localdev/stack.py."""
     sys.path[:0] = [str(ROOT), str(ROOT / "functions")]
     from localdev.stack import Stack
 
     stack = Stack(offset=offset)
-    env = stack.settings() if hasattr(stack, "settings") else stack.env()
+    env = stack.settings()
     fns = _manifest()["functions"]
     names = [f["name"] for f in fns] + ["frontend"]
     return Target(local=True, functions={f["name"]: stack.url(f["name"]) for f in fns},
@@ -187,7 +196,7 @@ class Verifier:
 
     def private(self, name: str, url: str) -> None:
         check = f"private {name} refuses anonymous"
-        route = TASK_ROUTES.get(name, "/")
+        route = _task_routes().get(name, "/")
         if self.skip_broken(check, name):
             return
         resp = self.call("POST", f"{url}{route}", json={})

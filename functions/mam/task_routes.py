@@ -213,4 +213,25 @@ INDEX_SUBMIT = TaskRoute("index", "index_tasks", "/tasks/submit", IndexSubmit)
 INDEX_FOLLOW = TaskRoute("index", "index_tasks", "/tasks/follow", IndexFollow)
 
 # iconik's step route (iconik_tasks /step) is still declared in mam.iconik.machine.
-ROUTES: tuple[TaskRoute[Any], ...] = (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW)
+# ---- iconik -----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IconikStep:
+    """Step `seq` of iconik run `run_id`; `token` is the custom action's iconik auth token and `sig` the HMAC of the
+    three with BZ_SHARED_SECRET (`mam.iconik.machine.sign`), which the handler checks."""
+
+    run_id: str
+    seq: int
+    token: str
+    sig: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.run_id or len(self.run_id) > 200 or "/" in self.run_id:
+            raise InvalidPayload("run_id", "must be a run id")
+        if not self.token:
+            raise InvalidPayload("token", "must not be empty")
+
+
+# `bad_task`: the code this route has always answered for a bad payload
+ICONIK_STEP = TaskRoute("iconik", "iconik_tasks", "/step", IconikStep, deadline_seconds=180, error_code="bad_task")
+
+ROUTES: tuple[TaskRoute[Any], ...] = (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW, ICONIK_STEP)

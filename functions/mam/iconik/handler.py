@@ -44,6 +44,8 @@ from mam.iconik.request import (
 from mam.iconik.request import run_id as make_run_id
 from mam.settings import Settings
 from mam.settings import settings as cached_settings
+from mam.task_routes import ICONIK_STEP, IconikStep
+from mam.tasks import TaskContext
 
 HEALTH_TEXT = "The b2-iconik-plugin is ready for requests"
 
@@ -162,25 +164,16 @@ def task_home(request: flask.Request) -> dict[str, Any]:
     return {"ok": True, "function": "iconik_tasks"}
 
 
-@task_router.route("POST", machine.STEP_PATH)
-def step(request: flask.Request) -> dict[str, Any]:
-    """One step of a run per Cloud Tasks delivery: 200 unless Cloud Tasks should deliver it again."""
+@ICONIK_STEP.serve(task_router)
+def step(task: IconikStep, ctx: TaskContext) -> dict[str, Any]:
+    """One step of a run per Cloud Tasks delivery (payload typed by the route: 400 `bad_task` when malformed); 403
+    when its signature does not match; 200 unless Cloud Tasks should deliver it again."""
     settings = _settings()
-    task = _step_task(json_body(request), settings.bz_shared_secret)
+    if not hmac.compare_digest(task.sig, machine.sign(settings.bz_shared_secret, task.run_id, task.seq, task.token)):
+        raise ApiError(403, "bad_signature", "task signature does not match")
     try:
         return machine.handle_step(task, settings)
     except Exception as exc:  # noqa: BLE001 - Firestore/Cloud Tasks trouble outside a step: let Cloud Tasks retry
         log.error("iconik task error", run_id=task.run_id[:64], error=type(exc).__name__,
                   stack=traceback.format_exc()[-3000:])
         raise ApiError(500, "internal", "internal error; the task will be retried") from None
-
-
-def _step_task(payload: dict[str, Any], secret: str) -> machine.StepTask:
-    """The task payload, typed; 400 when a field is missing, 403 when the signature does not match."""
-    run_id, seq, token = payload.get("run_id"), payload.get("seq"), payload.get("token")
-    if not isinstance(run_id, str) or not isinstance(seq, int) or not isinstance(token, str) or not token:
-        raise ApiError(400, "bad_task", "run_id, seq and token are required")
-    expected = machine.sign(secret, run_id, seq, token)
-    if not hmac.compare_digest(str(payload.get("sig", "")), expected):
-        raise ApiError(403, "bad_signature", "task signature does not match")
-    return machine.StepTask(run_id, seq, token)

@@ -24,7 +24,6 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mam import log
@@ -39,11 +38,9 @@ from mam.iconik.step import PhaseResult, Step, StepFailed
 
 if TYPE_CHECKING:  # typing only: mam.tasks imports flask and the Cloud Tasks client lazily
     from mam.settings import Settings
+    from mam.task_routes import IconikStep
     from mam.tasks import Enqueued
 
-QUEUE = "iconik"
-TASKS_FUNCTION = "iconik_tasks"
-STEP_PATH = "/step"
 MAX_STEP_DELAY = 300.0
 
 PHASES: dict[str, Callable[[Step], PhaseResult]] = {
@@ -53,15 +50,6 @@ PHASES: dict[str, Callable[[Step], PhaseResult]] = {
 
 
 # ---- task payloads -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StepTask:
-    """A step task's payload, once its signature has been checked (`auth_token` of the custom action as `token`)."""
-
-    run_id: str
-    seq: int
-    token: str
-
-
 def sign(secret: str, run_id: str, seq: int, token: str) -> str:
     """HMAC of a step task's payload with BZ_SHARED_SECRET: defence in depth for the private task entry."""
     msg = f"{run_id}\x1f{seq}\x1f{token}".encode()
@@ -71,11 +59,10 @@ def sign(secret: str, run_id: str, seq: int, token: str) -> str:
 def enqueue_step(settings: Settings, run_id: str, seq: int, token: str, delay: float = 0.0,
                  extra: tuple = ()) -> Enqueued:
     """Schedule step `seq` of a run. The task name is derived from (run, seq[, extra]): created once."""
-    from mam import tasks
+    from mam.task_routes import ICONIK_STEP, IconikStep
 
-    payload = {"run_id": run_id, "seq": seq, "token": token, "sig": sign(settings.bz_shared_secret, run_id, seq, token)}
-    return tasks.enqueue(QUEUE, TASKS_FUNCTION, STEP_PATH, payload, key=(run_id, seq, *extra),
-                         delay_seconds=max(0.0, delay), deadline_seconds=180)
+    step = IconikStep(run_id, seq, token, sign(settings.bz_shared_secret, run_id, seq, token))
+    return ICONIK_STEP.enqueue(step, key=(run_id, seq, *extra), delay_seconds=max(0.0, delay))
 
 
 # ---- starting a run ----------------------------------------------------------------------------------------
@@ -92,7 +79,7 @@ def start_run(settings: Settings, op: str, query: ActionQuery, body: ActionBody,
 
 
 # ---- one step -------------------------------------------------------------------------------------------------
-def handle_step(task: StepTask, settings: Settings) -> dict[str, Any]:
+def handle_step(task: IconikStep, settings: Settings) -> dict[str, Any]:
     """Run one delivery of a step task; what it did (the task entry answers it with 200). Raises only on an
     unexpected failure outside the step (Firestore or Cloud Tasks down), which Cloud Tasks should retry."""
     tune = load_tuning()
@@ -113,7 +100,7 @@ def handle_step(task: StepTask, settings: Settings) -> dict[str, Any]:
     return _run_claimed(run, task, settings, tune, owner)
 
 
-def _run_claimed(run: Run, task: StepTask, settings: Settings, tune: Tuning, owner: str) -> dict[str, Any]:
+def _run_claimed(run: Run, task: IconikStep, settings: Settings, tune: Tuning, owner: str) -> dict[str, Any]:
     claimed = run.to_doc()  # what the commit compares against: it writes only the fields the step changed
     step = Step(run, task.token, settings, tune, owner)
     seq, phase = task.seq, run.phase
