@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mam import store
+from mam.store import claims
 from mam.tasks import TaskContext
 from mam.videos import Video
 
@@ -35,7 +36,7 @@ def claim_once(collection: str, key: str, ctx: TaskContext, data: dict[str, Any]
     The claim document in `collection` holds `data` and the delivering task's name. Pass `expire_at` in a literal
     dict: the collection needs a TTL policy, and tests/deploy finds expiring collections by reading these calls.
     """
-    if store.claim_once(collection, key, {"task": ctx.name, **data}):
+    if claims.claim_once(collection, key, {"task": ctx.name, **data}):
         return True
     return ctx.retry_count > 0
 

@@ -57,6 +57,7 @@ def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_fi
     from google.cloud import firestore as fs
 
     from mam import store
+    from mam.store import rest
 
     db = store.client()
     fields = ("s", "n", "f", "b", "none", "t", "m", "a", "big", "inf", "raw", "empty", "geo", "ref", "absent")
@@ -67,7 +68,7 @@ def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_fi
             "v2": {"s": "", "n": 0, "f": float("nan")}}
     for doc_id, data in docs.items():
         db.collection("lean").document(doc_id).set(data)
-    got = store.read_fields("lean", ["v1", "v2", "missing", "v1"], fields)
+    got = rest.read_fields("lean", ["v1", "v2", "missing", "v1"], fields)
     assert set(got) == {"v1", "v2"}
     for doc_id in docs:
         want = db.collection("lean").document(doc_id).get().to_dict()
@@ -75,11 +76,11 @@ def test_lean_field_read_gives_what_the_client_library_gives(firestore, clean_fi
             assert math.isnan(got["v2"].pop("f")) and math.isnan(want.pop("f"))
         assert got[doc_id] == {k: want[k] for k in fields if k in want}
     assert type(got["v1"]["t"]) is type(db.collection("lean").document("v1").get().to_dict()["t"])
-    assert store.read_fields("lean", [], fields) == {}
+    assert rest.read_fields("lean", [], fields) == {}
     # a write after a read is seen by the next read (nothing between them may keep the old answer)
     db.collection("lean").document("v1").update({"s": "changed", "n": fs.Increment(1)})
     db.collection("lean").document("v2").delete()
-    again = store.read_fields("lean", ["v1", "v2"], fields)
+    again = rest.read_fields("lean", ["v1", "v2"], fields)
     assert set(again) == {"v1"} and (again["v1"]["s"], again["v1"]["n"]) == ("changed", 8)
 
 
@@ -87,20 +88,22 @@ def test_lean_field_read_sees_every_version_of_a_document(firestore, clean_fires
     """Rows are kept decoded per document version (updateTime): every write must be seen however close together
     the writes are, and an unchanged document gives the very same row again."""
     from mam import store
+    from mam.store import rest
 
     ref = store.client().collection("lean").document("fast")
     for n in range(40):
         ref.set({"n": n, "s": "x"})
-        assert store.read_fields("lean", ["fast"], ("n",))["fast"] == {"n": n}
-    first = store.read_fields("lean", ["fast"], ("n", "s"))
-    assert first == {"fast": {"n": 39, "s": "x"}} and store.read_fields("lean", ["fast"], ("n", "s"))["fast"] is first["fast"]
-    assert store.read_fields("lean", ["fast"], ("n",))["fast"] == {"n": 39}  # another mask: its own row
+        assert rest.read_fields("lean", ["fast"], ("n",))["fast"] == {"n": n}
+    first = rest.read_fields("lean", ["fast"], ("n", "s"))
+    assert first == {"fast": {"n": 39, "s": "x"}} and rest.read_fields("lean", ["fast"], ("n", "s"))["fast"] is first["fast"]
+    assert rest.read_fields("lean", ["fast"], ("n",))["fast"] == {"n": 39}  # another mask: its own row
 
 
 def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch):
     from google.api_core import exceptions
 
     from mam import store
+    from mam.store import rest
     from mam.http import backend_unavailable
 
     with socket.socket() as s:  # a port nobody listens on
@@ -110,7 +113,7 @@ def test_lean_field_read_reports_an_unreachable_firestore(firestore, monkeypatch
     store.reset_client()
     try:
         with pytest.raises(exceptions.GoogleAPICallError) as err:
-            store.read_fields("videos", ["a"], ("status",), timeout=2)
+            rest.read_fields("videos", ["a"], ("status",), timeout=2)
         assert backend_unavailable(err.value)  # so the route answers 503 + Retry-After, not 500
     finally:
         monkeypatch.undo()
@@ -132,6 +135,7 @@ def test_lean_field_read_reports_a_failing_or_slow_firestore(monkeypatch, status
     from google.api_core import exceptions
 
     from mam import store
+    from mam.store import rest
     from mam.http import backend_unavailable
 
     class Answer(http.server.BaseHTTPRequestHandler):
@@ -153,7 +157,7 @@ def test_lean_field_read_reports_a_failing_or_slow_firestore(monkeypatch, status
     try:
         started = time.monotonic()
         with pytest.raises(exceptions.GoogleAPICallError) as err:
-            store.read_fields("videos", ["a"], ("status",), timeout=1)
+            rest.read_fields("videos", ["a"], ("status",), timeout=1)
         assert type(err.value).__name__ == kind and backend_unavailable(err.value) is outage
         assert time.monotonic() - started < 2.5
         if status != 200:

@@ -160,7 +160,7 @@ def handle_events(settings: Settings, events: list[Any]) -> dict[str, Any]:
             result.ignored += 1
             continue
         claim = _claim_key(event_id)
-        if not store.claim_once(EVENTS, claim, {"event_id": event_id, "type": kind, "key": key,
+        if not claims.claim_once(EVENTS, claim, {"event_id": event_id, "type": kind, "key": key,
                                                 "expire_at": utcnow() + EVENT_TTL}):
             result.duplicates += 1
             continue

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from mam import b2, store
 from mam.settings import Settings
+from mam.store import rest
 from mam.uploads.coalesce import BatchReader
 
 MAX_IDS = 100
@@ -17,7 +18,7 @@ FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
 
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
     """The status fields of many videos in ONE batched read (field mask); unknown ids are absent."""
-    return store.read_fields(store.VIDEOS, ids, FIELDS)
+    return rest.read_fields(store.VIDEOS, ids, FIELDS)
 
 
 _reader = BatchReader(read_uncoalesced)
