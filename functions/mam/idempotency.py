@@ -14,7 +14,7 @@ replayed. Every handler of ours follows these three rules:
    chain for good. Rules 1 and 2 keep the record right if a duplicate and such a retry both run.
 
 Uploads need rules 1 and 2 (the safety check only reads TransloadIt); indexing needs all three. iconik runs hold a
-lease on their run document instead (`mam.iconik.runs`, by step sequence number): a lease that expires lets any
+lease on their run document instead (`mam.store.iconik_runs`, by step sequence number): a lease that expires lets any
 later delivery take over a crashed step, where rule 3 waits for the crashed task's own retry.
 """
 from __future__ import annotations

@@ -11,9 +11,9 @@ import time
 
 import pytest
 import requests
+from standins.iconik import SECRET
 
 from localdev.iconik.seed import content
-from standins.iconik import SECRET
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -172,9 +172,10 @@ def test_a_step_failing_after_the_verdicts_resumes_without_deleting_twice(ik, mo
 
 def test_a_crashed_invocation_holding_the_lease_is_taken_over_after_it_expires(ik):
     from mam import settings as mam_settings
-    from mam.iconik import machine, runs
+    from mam.iconik import machine
     from mam.iconik.request import ActionQuery, parse_body
     from mam.iconik.run import new_run
+    from mam.store import iconik_runs as runs
 
     s = ik.admin.seed({"assets": 2})
     body = parse_body(body_for(ik, assets=s["asset_ids"]), max_ids=100)
@@ -253,7 +254,7 @@ def test_an_expired_token_mid_run_ends_the_run_and_nothing_is_deleted(ik):
     ik.admin.config(bulk_job_status="PAUSED")
     token = ik.admin.token("local-iconik-app")
     run_id = post_action(ik, "remove", body_for(ik, assets=s["asset_ids"], token=token))
-    from mam.iconik import runs
+    from mam.store import iconik_runs as runs
 
     deadline = time.monotonic() + 20
     while (runs.get_run(run_id) or {}).get("phase") != "wait" and time.monotonic() < deadline:
@@ -301,8 +302,8 @@ def test_assets_are_removed_while_the_copy_job_still_runs(ik):
 # ---- the stored record -----------------------------------------------------------------------------------------
 def test_every_stored_state_of_a_run_reads_back_unchanged(ik):
     """The typed run record (mam.iconik.run) keeps the stored shape: each state a run passes through round-trips."""
-    from mam.iconik import runs
     from mam.iconik.run import Run
+    from mam.store import iconik_runs as runs
 
     s = ik.admin.seed({"collections": [{"assets": 6}], "file_size": 100})
     ik.admin.config(copy_delay_ms=150)  # the copy job runs while assets are processed: wait/process alternate

@@ -205,7 +205,7 @@ class IconikStack:
         return delivery
 
     def wait_run(self, run_id: str, timeout: float = 60) -> dict:
-        from mam.iconik import runs
+        from mam.store import iconik_runs as runs
 
         def done():
             run = runs.get_run(run_id)
@@ -216,7 +216,7 @@ class IconikStack:
         return run
 
     def run_assets(self, run_id: str) -> dict[str, dict]:
-        from mam.iconik import runs
+        from mam.store import iconik_runs as runs
 
         return dict(runs.iter_assets(run_id))
 

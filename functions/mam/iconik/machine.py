@@ -27,7 +27,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mam import log
-from mam.iconik import runs
 from mam.iconik.client import AuthRejected, IconikError, Unavailable
 from mam.iconik.config import Tuning
 from mam.iconik.config import tuning as load_tuning
@@ -35,6 +34,7 @@ from mam.iconik.phases import expand, finish, process, submit, wait
 from mam.iconik.request import ActionBody, ActionQuery
 from mam.iconik.run import Run, new_run
 from mam.iconik.step import PhaseResult, Step, StepFailed
+from mam.store import iconik_runs as runs
 
 if TYPE_CHECKING:  # typing only: mam.tasks imports flask and the Cloud Tasks client lazily
     from mam.settings import Settings

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from mam.iconik import runs
 from mam.iconik.client import NotFound
 from mam.iconik.request import is_uuid
 from mam.iconik.run import Expansion, Frontier, WaitState
 from mam.iconik.step import PhaseResult, Step, StepFailed
+from mam.store import iconik_runs as runs
 
 
 def advance(step: Step) -> PhaseResult:

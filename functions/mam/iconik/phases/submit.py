@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mam.iconik import runs
 from mam.iconik.client import BadAnswer, NotFound
 from mam.iconik.run import ADD, CopyJob, Run
 from mam.iconik.step import PhaseResult, Step
+from mam.store import iconik_runs as runs
 
 
 def title(run: Run) -> str:

@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mam import store
 from mam.iconik.run import Run
+from mam.store import db
 
 RUNS = "iconik_runs"
 CHUNKS = "chunks"
@@ -26,7 +26,7 @@ TERMINAL = frozenset({DONE, KEPT, FAILED})
 
 
 def _db():
-    return store.client()
+    return db.client()
 
 
 def run_ref(run_id: str):
