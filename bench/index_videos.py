@@ -112,7 +112,7 @@ def reference_worker(ids: list[str]) -> None:
     from mam.videos import FAILED, READY
 
     settings = load_settings("b2", "twelvelabs")
-    client = tl.TwelveLabsClient(REF_KEY, settings.twelvelabs_base_url, settings.twelvelabs_index_name)
+    client = tl.TwelveLabsClient(REF_KEY, settings.twelvelabs.base_url, settings.twelvelabs.index_name)
     client.ensure_index()
     cpu0 = time.process_time()
     held: list[float] = []
@@ -121,7 +121,7 @@ def reference_worker(ids: list[str]) -> None:
     def one(vid: str) -> None:
         started = time.monotonic()
         video = store.get_video(vid)
-        task_id, _ = client.create_task(b2.presigned_get(settings, video.b2_original), {"mam_id": vid})
+        task_id, _ = client.create_task(b2.presigned_get(settings.b2, video.b2_original), {"mam_id": vid})
         store.update_video(vid, lambda v: setattr(v, "tl_task_id", task_id) or True)
         while True:
             time.sleep(1)
@@ -136,7 +136,7 @@ def reference_worker(ids: list[str]) -> None:
 
             thumb = requests.get(info.thumbnail_urls[0], timeout=15).content if info.thumbnail_urls else b""
             if thumb:
-                b2.put_bytes(settings, f"thumbnails/{vid}.jpg", thumb, "image/jpeg")
+                b2.put_bytes(settings.b2, f"thumbnails/{vid}.jpg", thumb, "image/jpeg")
 
         def finish(v) -> bool:
             v.status = READY if info.status == "ready" else FAILED
@@ -192,7 +192,7 @@ def run(args, stack: Stack, procs: Procs) -> int:
 
     ensure_bucket(stack)
     ensure_queues(stack)
-    settings = load_settings("b2")
+    settings = load_settings("b2").b2
     clip = make_video(Path(procs.logs) / "clip.mp4", caption="Benchmark", seconds=5)
     data = Path(clip).read_bytes()
 

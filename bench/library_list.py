@@ -39,7 +39,7 @@ def _seed(n: int) -> list[str]:
     from mam.settings import load_settings
     from mam.videos import READY, Video
 
-    settings = load_settings("b2")
+    settings = load_settings("b2").b2
     urllib.request.urlopen(urllib.request.Request(
         f"http://{os.environ['FIRESTORE_EMULATOR_HOST'].rsplit(':', 1)[0]}:"
         f"{int(os.environ['FIRESTORE_EMULATOR_HOST'].rsplit(':', 1)[1]) + 1}/reset", method="POST")).read()

@@ -42,9 +42,9 @@ def secrets_plan() -> list[tuple[str, bool]]:
     import yaml  # imported here: the other sub-commands run many times per deploy and need only the stdlib
 
     sys.path.insert(0, str(ROOT / "functions"))
-    from mam.settings import SPECS  # stdlib-only module: cheap to import
+    from mam.settings import knobs  # stdlib-only module: cheap to import
 
-    optional = {s.env for s in SPECS if s.secret and s.default is not None}
+    optional = {k.env for k in knobs() if k.secret and not k.required}
     manifest = yaml.safe_load((ROOT / "functions" / "manifest.yaml").read_text())
     names: list[str] = []
     for f in manifest["functions"]:

@@ -15,6 +15,7 @@ import json
 import mimetypes
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -23,16 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions"))
 
 
-def config_json(env: dict, functions_base_url: str) -> dict:
-    """The runtime config the front end fetches at start."""
-    project = env["GCP_PROJECT"]
+def config_json(settings, env: Mapping[str, str], functions_base_url: str) -> dict:
+    """The runtime config the front end fetches at start (`settings`: core, http and deploy loaded)."""
+    from mam.settings import read_knob
+
+    project = settings.core.project
+    deploy = settings.deploy
     return {
         "functions": {n: f"{functions_base_url}/{n}" for n in ("upload_status", "index_videos", "library")},
-        "firebase": {"apiKey": env.get("FIREBASE_API_KEY", ""),
-                     "authDomain": env.get("FIREBASE_AUTH_DOMAIN") or f"{project}.firebaseapp.com", "projectId": project},
-        "transloadit": {"serviceUrl": env.get("TRANSLOADIT_SERVICE_URL") or "https://api2.transloadit.com"},
-        "publicRead": str(env.get("PUBLIC_READ", "true")).lower() == "true",
-        "uploadMaxBytes": int(env.get("UPLOAD_MAX_BYTES") or 5368709120),
+        "firebase": {"apiKey": deploy.firebase_api_key,
+                     "authDomain": deploy.firebase_auth_domain or f"{project}.firebaseapp.com", "projectId": project},
+        # TransloadIt's group needs its secret, which this script never gets: read just these two knobs
+        "transloadit": {"serviceUrl": read_knob("TRANSLOADIT_SERVICE_URL", env)},
+        "publicRead": settings.http.public_read,
+        "uploadMaxBytes": read_knob("UPLOAD_MAX_BYTES", env),
     }
 
 
@@ -50,21 +55,21 @@ def cors_rules(origins: tuple[str, ...]) -> list[dict]:
              "ExposeHeaders": ["Content-Length", "Content-Range", "ETag"], "MaxAgeSeconds": 3600}]
 
 
-def _stored_matches(settings, key: str, digest: str, content_type: str, cache: str) -> bool:
+def _stored_matches(storage, key: str, digest: str, content_type: str, cache: str) -> bool:
     from mam import b2
 
-    meta = b2.head(settings, key)
+    meta = b2.head(storage, key)
     return bool(meta) and meta.get("Metadata", {}).get("sha256") == digest \
         and meta.get("ContentType") == content_type and meta.get("CacheControl") == cache
 
 
-def _current_cors(settings) -> list[dict] | None:
+def _current_cors(storage) -> list[dict] | None:
     from botocore.exceptions import ClientError
 
     from mam import b2
 
     try:
-        return b2.client(settings).get_bucket_cors(Bucket=settings.b2_bucket)["CORSRules"]
+        return b2.client(storage).get_bucket_cors(Bucket=storage.bucket)["CORSRules"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchCORSConfiguration":
             return None
@@ -93,32 +98,34 @@ def main() -> int:
     from mam.settings import ConfigError, load_settings
 
     try:
-        settings = load_settings("b2", "http")
+        settings = load_settings("b2", "http", "deploy")
+        config = config_json(settings, os.environ, args.functions_base_url.rstrip("/"))
     except ConfigError as exc:  # B2_APPLICATION_KEY comes from the shell, never from the env file
         print(f"publish_frontend: {exc}", file=sys.stderr)
         return 1
+    storage = settings.b2
     dist = Path(args.dist)
     if not (dist / "index.html").exists():
         print(f"publish_frontend: {dist}/index.html not found; run npm run build first", file=sys.stderr)
         return 1
-    (dist / "config.json").write_text(json.dumps(config_json(env, args.functions_base_url.rstrip("/")), indent=2))
+    (dist / "config.json").write_text(json.dumps(config, indent=2))
     uploaded = unchanged = 0
     for path in sorted(p for p in dist.rglob("*") if p.is_file()):
         rel = path.relative_to(dist)
         key, data = args.prefix + rel.as_posix(), path.read_bytes()
         ctype, cache = mimetypes.guess_type(path.name)[0] or "application/octet-stream", cache_control(rel)
         digest = hashlib.sha256(data).hexdigest()
-        if _stored_matches(settings, key, digest, ctype, cache):
+        if _stored_matches(storage, key, digest, ctype, cache):
             unchanged += 1
             continue
-        b2.put_bytes(settings, key, data, ctype, cache, metadata={"sha256": digest})
+        b2.put_bytes(storage, key, data, ctype, cache, metadata={"sha256": digest})
         uploaded += 1
-    rules = cors_rules(settings.frontend_origin)
+    rules = cors_rules(settings.http.frontend_origin)
     cors = "unchanged"
-    if not _same_rules(_current_cors(settings), rules):
-        b2.client(settings).put_bucket_cors(Bucket=settings.b2_bucket, CORSConfiguration={"CORSRules": rules})
+    if not _same_rules(_current_cors(storage), rules):
+        b2.client(storage).put_bucket_cors(Bucket=storage.bucket, CORSConfiguration={"CORSRules": rules})
         cors = "updated"
-    print(f"published to b2://{settings.b2_bucket}/{args.prefix}: {uploaded} file(s) uploaded, {unchanged} already "
+    print(f"published to b2://{storage.bucket}/{args.prefix}: {uploaded} file(s) uploaded, {unchanged} already "
           f"up to date; CORS rule {cors}")
     if args.changes_file:
         Path(args.changes_file).write_text(str(uploaded + (cors == "updated")))

@@ -59,6 +59,16 @@ class Processes:
         self.group.stop_all()
 
 
+@pytest.fixture(autouse=True)
+def _settings_read_afresh() -> Iterator[None]:
+    """A function process reads its settings once (`mam.settings.settings`); a test that changes the environment
+    must not leave settings read from it to the next test."""
+    yield
+    from mam import settings
+
+    settings.reset_cache()
+
+
 @pytest.fixture(scope="session")
 def stack() -> Stack:
     """Port/URL/environment description of the test stack."""

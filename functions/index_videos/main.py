@@ -1,12 +1,12 @@
 """index_videos (public: signed-in users, Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
 import flask
 from mam.http import Router
-from mam.settings import load_settings
+from mam.settings import settings
 from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
 from mam.tasks import TaskContext
 
-SETTINGS = load_settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
-_public = Router("index_videos", origins=SETTINGS.frontend_origin)
+SETTINGS = settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
+_public = Router("index_videos", origins=SETTINGS.http.frontend_origin)
 _private = Router("index_tasks")
 
 

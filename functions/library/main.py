@@ -2,10 +2,10 @@
 import flask
 from mam.http import Router
 from mam.library import api
-from mam.settings import load_settings
+from mam.settings import settings
 
-SETTINGS = load_settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
-_router = Router("library", origins=SETTINGS.frontend_origin)
+SETTINGS = settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
+_router = Router("library", origins=SETTINGS.http.frontend_origin)
 
 
 @_router.route("GET", "/videos")

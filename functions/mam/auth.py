@@ -54,14 +54,14 @@ def verify_token(token: str, settings: Settings) -> User:
     try:
         # Locally (FIREBASE_AUTH_EMULATOR_HOST) the emulator's tokens are unsigned, so firebase-admin skips the
         # signature; asking for revocation there also makes it look the user up, which rejects made-up users.
-        claims = auth.verify_id_token(token, app=_firebase_app(settings.gcp_project), check_revoked=settings.mam_local,
-                                      clock_skew_seconds=5)
+        claims = auth.verify_id_token(token, app=_firebase_app(settings.core.project),
+                                      check_revoked=settings.core.local, clock_skew_seconds=5)
     except Exception as exc:
         raise ApiError(401, "invalid_token", f"sign-in token rejected ({type(exc).__name__})",
                        {"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
     email = str(claims.get("email", ""))
     return User(uid=str(claims["uid"]), email=email, admin=bool(email) and email.lower() in
-                {e.lower() for e in settings.admin_emails})
+                {e.lower() for e in settings.http.admin_emails})
 
 
 def require_user(request: flask.Request, settings: Settings) -> User:
@@ -81,4 +81,4 @@ def optional_user(request: flask.Request, settings: Settings) -> User | None:
 
 def require_reader(request: flask.Request, settings: Settings) -> User | None:
     """Reading is public when PUBLIC_READ is on; otherwise a signed-in user is needed."""
-    return optional_user(request, settings) if settings.public_read else require_user(request, settings)
+    return optional_user(request, settings) if settings.http.public_read else require_user(request, settings)

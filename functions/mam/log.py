@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -12,8 +11,13 @@ _LEVELS = {"DEBUG": 10, "INFO": 20, "NOTICE": 25, "WARNING": 30, "ERROR": 40, "C
 _SECRET_HINTS = ("secret", "token", "password", "signature", "authorization", "api_key", "apikey", "key_secret")
 
 
-def _threshold() -> int:
-    return _LEVELS.get(os.environ.get("LOG_LEVEL", "INFO").upper(), 20)
+_threshold = 20  # INFO until the process's settings are read (`mam.settings.settings` applies LOG_LEVEL)
+
+
+def set_level(name: str) -> None:
+    """Write only events of severity `name` (DEBUG|INFO|NOTICE|WARNING|ERROR|CRITICAL) and above; unknown: INFO."""
+    global _threshold
+    _threshold = _LEVELS.get(name.upper(), 20)
 
 
 def redact(fields: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +35,7 @@ def redact(fields: dict[str, Any]) -> dict[str, Any]:
 
 def log(severity: str, message: str, **fields: Any) -> None:
     """Write one structured log line to stdout (stderr for ERROR and above)."""
-    if _LEVELS.get(severity, 20) < _threshold():
+    if _LEVELS.get(severity, 20) < _threshold:
         return
     entry = {"severity": severity, "message": message, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     entry.update(redact(fields))

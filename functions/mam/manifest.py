@@ -1,11 +1,13 @@
 """The function manifest (functions/manifest.yaml) and URLs of deployed or local functions."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from mam.runtime import function_url_override
+from mam.settings import settings
 
 # deploy.sh copies the manifest next to the package in each staged function; in the repo it sits one level up.
 _CANDIDATES = (Path(__file__).with_name("manifest.yaml"), Path(__file__).parent.parent / "manifest.yaml")
@@ -54,10 +56,10 @@ def function(name: str) -> FunctionSpec:
 
 def function_url(name: str) -> str:
     """Where function `name` answers: FUNCTION_URL_<NAME> if set (local runner, tests), else FUNCTIONS_BASE_URL/<name>."""
-    override = os.environ.get(f"FUNCTION_URL_{name.upper()}")
+    override = function_url_override(name)
     if override:
         return override.rstrip("/")
-    base = os.environ.get("FUNCTIONS_BASE_URL", "").rstrip("/")
+    base = settings("core").core.functions_base_url.rstrip("/")
     if not base:
         raise RuntimeError(f"no URL for function {name}: set FUNCTIONS_BASE_URL")
     return f"{base}/{name}"

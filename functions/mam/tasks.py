@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,8 @@ import flask
 
 from mam import log
 from mam.manifest import function_url
+from mam.runtime import tasks_emulator
+from mam.settings import settings
 
 _lock = threading.Lock()
 _client = None
@@ -32,7 +33,7 @@ def _tasks_client():
         if _client is None:
             from google.cloud import tasks_v2  # lazy: heavy import
 
-            host = os.environ.get("CLOUD_TASKS_EMULATOR_HOST")
+            host = tasks_emulator()
             if host:
                 import grpc
                 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
@@ -52,7 +53,8 @@ def reset_client() -> None:
 
 def queue_path(queue: str) -> str:
     """Full resource name of one of our queues."""
-    return f"projects/{os.environ['GCP_PROJECT']}/locations/{os.environ.get('GCP_REGION', 'us-central1')}/queues/{queue}"
+    core = settings("core").core
+    return f"projects/{core.project}/locations/{core.region}/queues/{queue}"
 
 
 def task_id(*key: Any) -> str:
@@ -97,8 +99,8 @@ def enqueue(queue: str, target: str, path: str, payload: dict[str, Any], *, key:
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps(payload, separators=(",", ":")).encode(),
     }
-    sa = os.environ.get("TASKS_SERVICE_ACCOUNT")
-    if sa and not os.environ.get("CLOUD_TASKS_EMULATOR_HOST"):
+    sa = settings("core").core.tasks_service_account
+    if sa and not tasks_emulator():
         http_request["oidc_token"] = {"service_account_email": sa, "audience": base}  # bare URL: no path/query
     task: dict[str, Any] = {"http_request": http_request,
                             "dispatch_deadline": duration_pb2.Duration(seconds=max(15, min(1800, deadline_seconds)))}

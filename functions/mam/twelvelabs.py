@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mam.settings import TwelveLabsSettings
+
 # Index created when missing: Marengo for search over what is seen and heard, with thumbnails.
 INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"]}]
 INDEX_ADDONS = ["thumbnail"]
@@ -428,9 +430,9 @@ _clients: dict[tuple[str, str, str], TwelveLabsClient] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(settings: Any) -> TwelveLabsClient:
+def client_for(twelvelabs: TwelveLabsSettings) -> TwelveLabsClient:
     """The process-wide client for the configured key, base URL and index name."""
-    key = (settings.twelvelabs_api_key, settings.twelvelabs_base_url, settings.twelvelabs_index_name)
+    key = (twelvelabs.api_key, twelvelabs.base_url, twelvelabs.index_name)
     with _clients_lock:
         if key not in _clients:
             _clients[key] = TwelveLabsClient(*key)

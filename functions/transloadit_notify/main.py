@@ -1,12 +1,12 @@
 """transloadit_notify (public, TransloadIt signature) and upload_tasks (private, Cloud Tasks) entry points."""
 import flask
 from mam.http import Router
-from mam.settings import load_settings
+from mam.settings import settings
 from mam.task_routes import UPLOAD_CHECK, UploadCheck
 from mam.tasks import TaskContext
 from mam.uploads import service
 
-SETTINGS = load_settings("transloadit")
+SETTINGS = settings("transloadit")  # start-up fails here, naming every bad setting
 _notify = Router("transloadit_notify")
 _tasks = Router("upload_tasks")
 

@@ -1,11 +1,11 @@
 """upload_status: start an upload (video record + signed TransloadIt params) and report many videos' status."""
 import flask
 from mam.http import Router
-from mam.settings import load_settings
+from mam.settings import settings
 from mam.uploads import service
 
-SETTINGS = load_settings("http", "b2", "transloadit")  # start-up fails here, naming every bad setting
-_router = Router("upload_status", origins=SETTINGS.frontend_origin)
+SETTINGS = settings("http", "b2", "transloadit")  # start-up fails here, naming every bad setting
+_router = Router("upload_status", origins=SETTINGS.http.frontend_origin)
 
 
 @_router.route("POST", "/uploads")

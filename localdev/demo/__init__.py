@@ -87,7 +87,8 @@ def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed (scripts/setup.sh installs it)")
     settings = load_settings("b2")
-    missing = [d for d in demos if b2.head(settings, key_of(settings.videos_prefix, d)) is None]
+    storage = settings.b2
+    missing = [d for d in demos if b2.head(storage, key_of(storage.videos_prefix, d)) is None]
     uploaded: list[str] = []
     if missing:
         with tempfile.TemporaryDirectory(prefix="mam-demo-") as tmp:
@@ -96,12 +97,12 @@ def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
 
             with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
                 for demo, path in pool.map(render, missing):
-                    key = key_of(settings.videos_prefix, demo)
-                    b2.put_bytes(settings, key, path.read_bytes(), "video/mp4")
+                    key = key_of(storage.videos_prefix, demo)
+                    b2.put_bytes(storage, key, path.read_bytes(), "video/mp4")
                     uploaded.append(key)
     added, known = [], []
     for demo in demos:
-        found = discover.discover_key(settings, key_of(settings.videos_prefix, demo))
+        found = discover.discover_key(settings, key_of(storage.videos_prefix, demo))
         if found:
             (added if found[1] else known).append(found[0])
     return {"uploaded": uploaded, "added": added, "known": known}

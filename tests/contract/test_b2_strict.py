@@ -328,7 +328,7 @@ def test_mam_b2_deletes_and_sets_cors_through_b2(b2, s3):
     logged_before = len(b2.log_text())
     settings = load_settings("b2", environ={
         "GCP_PROJECT": "contract", "B2_ENDPOINT": b2.endpoint, "B2_REGION": REGION, "B2_BUCKET": BUCKET,
-        "B2_KEY_ID": KEY_ID, "B2_APPLICATION_KEY": SECRET})
+        "B2_KEY_ID": KEY_ID, "B2_APPLICATION_KEY": SECRET}).b2
     for key in ("fixed/a.txt", "fixed/b.txt"):
         mam_b2.put_bytes(settings, key, b"x", "text/plain")
     s3.put_object(Bucket=BUCKET, Key="fixed/a.txt", Body=b"second version")

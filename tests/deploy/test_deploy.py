@@ -24,9 +24,9 @@ FAKE_GCLOUD = ROOT / "tests" / "deploy" / "fake_gcloud"
 MANIFEST = yaml.safe_load((ROOT / "functions" / "manifest.yaml").read_text())
 SECRETS = sorted({s for f in MANIFEST["functions"] for s in f.get("secrets", [])})
 sys.path.insert(0, str(ROOT / "functions"))
-from mam.settings import SPECS  # noqa: E402
+from mam.settings import knobs  # noqa: E402
 
-OPTIONAL = sorted(s for s in SECRETS if any(sp.env == s and sp.default is not None for sp in SPECS))
+OPTIONAL = sorted(s for s in SECRETS if any(k.env == s and not k.required for k in knobs()))
 REQUIRED = sorted(set(SECRETS) - set(OPTIONAL))
 MUTATING = re.compile(r" (create|enable|update|deploy|add-iam-policy-binding|add-invoker-policy-binding|set-iam-policy"
                       r"|remove-iam-policy-binding|delete|disable)\b| versions add ")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from standins.iconik import FAST, serve_iconik_functions
+from standins.iconik import FAST, retune, serve_iconik_functions
 
 
 @pytest.fixture(scope="module")
@@ -17,6 +17,5 @@ def iconik(firestore, cloud_tasks, s3, start_standin, stack_env):
 def ik(iconik, clean_firestore, monkeypatch):
     """`iconik` with the stand-in's storage wiped and fast run tuning."""
     iconik.admin.reset(wipe_storage=True)
-    for k, v in FAST.items():
-        monkeypatch.setenv(k, v)
+    retune(monkeypatch, **FAST)
     return iconik

@@ -31,7 +31,7 @@ def _put(key: str, data: bytes = VIDEO) -> str:
     from mam import b2
     from mam.settings import load_settings
 
-    b2.put_bytes(load_settings("b2"), key, data, "video/mp4")
+    b2.put_bytes(load_settings("b2").b2, key, data, "video/mp4")
     return key
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from standins.iconik import SECRET
+from standins.iconik import SECRET, retune
 
 from localdev.iconik.seed import content
 
@@ -59,7 +59,7 @@ def deletes(ik):
 
 # ---- recursion -----------------------------------------------------------------------------------------------
 def test_recursion_across_paged_collections_with_shared_assets_and_a_cycle(ik, monkeypatch):
-    monkeypatch.setenv("ICONIK_CONTENTS_PER_PAGE", "2")
+    retune(monkeypatch, ICONIK_CONTENTS_PER_PAGE="2")
     s = ik.admin.seed({"collections": [{"title": "root", "assets": 3, "interleave": True, "collections": [
         {"assets": 3, "collections": [{"assets": 2}, {"assets": 0}]}, {"assets": 1}]}], "file_size": 300})
     root = s["collections"][0]
@@ -139,7 +139,7 @@ def test_duplicate_deliveries_and_a_retried_custom_action_do_nothing_twice(ik):
     # and a late duplicate of every step, straight at the task entry
     for seq in range(run["seq"]):
         task = {"run_id": run_id, "seq": seq, "token": body["auth_token"],
-                "sig": machine.sign(cfg.bz_shared_secret, run_id, seq, body["auth_token"])}
+                "sig": machine.sign(cfg.iconik.shared_secret, run_id, seq, body["auth_token"])}
         resp = requests.post(ik.tasks.url + "/step", json=task, timeout=30)
         assert resp.status_code == 200 and resp.json()["result"] == "finished"
     time.sleep(1)
@@ -157,7 +157,7 @@ def test_forged_or_malformed_tasks_are_refused(ik):
 
 
 def test_a_step_failing_after_the_verdicts_resumes_without_deleting_twice(ik, monkeypatch):
-    monkeypatch.setenv("ICONIK_HTTP_ATTEMPTS", "1")  # each failed purge fails the whole step
+    retune(monkeypatch, ICONIK_HTTP_ATTEMPTS="1")  # each failed purge fails the whole step
     s = ik.admin.seed({"assets": 5, "file_size": 200})
     # Every purge fails for a while: the process step ends abnormally after storing verdicts and deleting.
     token = ik.admin.token("local-iconik-app")
@@ -215,7 +215,7 @@ def test_job_finished_with_warning_is_finished_and_assets_are_still_verified(ik)
 
 
 def test_a_never_ending_job_hits_the_deadline_and_nothing_is_deleted(ik, monkeypatch):
-    monkeypatch.setenv("ICONIK_JOB_DEADLINE_SECONDS", "2")
+    retune(monkeypatch, ICONIK_JOB_DEADLINE_SECONDS="2")
     s = ik.admin.seed({"assets": 2})
     ik.admin.config(bulk_job_status="PAUSED")
     run = ik.wait_run(post_action(ik, "remove", body_for(ik, assets=s["asset_ids"])))
@@ -231,8 +231,7 @@ def test_a_never_ending_job_hits_the_deadline_and_nothing_is_deleted(ik, monkeyp
     ("while verifying", "^/API/files/v1/assets/", 0, "process"),
 ])
 def test_iconik_down_ends_the_run_reported_and_nothing_is_deleted(ik, monkeypatch, when, path, skip, phase):
-    monkeypatch.setenv("ICONIK_STEP_RETRIES", "2")
-    monkeypatch.setenv("ICONIK_HTTP_ATTEMPTS", "2")
+    retune(monkeypatch, ICONIK_STEP_RETRIES="2", ICONIK_HTTP_ATTEMPTS="2")
     s = ik.admin.seed({"assets": 3})
     token = ik.admin.token("local-iconik-app")
     # Scoped to this run's token: a task of an earlier test still in flight must not use up the two skips.

@@ -86,7 +86,7 @@ def new_video(clip_bytes: bytes, status: str = "uploaded", name: str = "clip.mp4
 
     vid = uuid.uuid4().hex[:20]
     key = f"uploads/{vid}/original/{name}"
-    b2.put_bytes(load_settings("b2"), key, clip_bytes, "video/mp4")
+    b2.put_bytes(load_settings("b2").b2, key, clip_bytes, "video/mp4")
     store.create_video(Video(id=vid, title=name, owner="demo@example.com", status=status, b2_original=key, **fields))
     return vid
 
@@ -135,7 +135,8 @@ def test_index_runs_to_ready_with_thumbnail_and_skips_what_it_must(fns, twelvela
     task = task_state(twelvelabs, v.tl_task_id)
     assert task["status"] == "ready" and v.tl_video_id == task["video_id"]
     assert v.b2_thumbnail == f"thumbnails/{ready_id}.jpg"
-    obj = b2.client(load_settings("b2")).get_object(Bucket=load_settings("b2").b2_bucket, Key=v.b2_thumbnail)
+    storage = load_settings("b2").b2
+    obj = b2.client(storage).get_object(Bucket=storage.bucket, Key=v.b2_thumbnail)
     assert obj["ContentType"] == "image/jpeg" and obj["Body"].read()[:2] == b"\xff\xd8"
     assert v.duration is None or v.duration > 4  # filled from Twelve Labs only when the upload did not
     # the record was written only on change: sending, validating, (pending/queued/indexing seen), ready

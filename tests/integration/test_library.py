@@ -48,7 +48,7 @@ def viewer_token(stack, auth_emulator) -> str:
 def _settings():
     from mam.settings import load_settings
 
-    return load_settings("b2")
+    return load_settings("b2").b2
 
 
 def _exists(key: str) -> bool:

@@ -32,14 +32,14 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
 
     from localdev.demo import DEMOS, key_of
 
-    settings = load_settings("b2")
+    settings = load_settings("b2").b2
     keys = [key_of(settings.videos_prefix, d) for d in DEMOS]
     b2.delete_keys(settings, keys)  # a fresh bucket, as on a new machine
 
     first = _run(stack)
     assert first["severity"] == "INFO" and (first["uploaded"], first["added"], first["known"]) == (4, 4, 0)
     assert first["wall"] < 60, first  # the runner waits for it (about 10 s on an idle machine)
-    records = store.get_videos([video_id_for(settings.b2_bucket, k) for k in keys])
+    records = store.get_videos([video_id_for(settings.bucket, k) for k in keys])
     assert sorted(v.title for v in records.values()) == ["Cats playing on the floor", "Cooking tomato pasta",
                                                           "Mountain bike trail", "Ocean waves at sunset"]
     for key in keys:
@@ -55,4 +55,4 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
 
     second = _run(stack)
     assert (second["uploaded"], second["added"], second["known"]) == (0, 0, 4)
-    assert len(store.get_videos([video_id_for(settings.b2_bucket, k) for k in keys])) == 4
+    assert len(store.get_videos([video_id_for(settings.bucket, k) for k in keys])) == 4

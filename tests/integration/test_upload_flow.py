@@ -109,7 +109,7 @@ def test_upload_is_stored_encoded_and_recorded_through_the_real_notification(par
         f"uploads/{vid}/original/Cats_on_the_floor.mp4", f"uploads/{vid}/web.mp4", f"uploads/{vid}/thumbnail.jpg")
     assert abs(video.duration - 2.0) < 0.2 and (video.width, video.height) == (320, 240)
     assert video.size == os.path.getsize(clip)
-    settings = load_settings("b2")
+    settings = load_settings("b2").b2
     for key in (video.b2_original, video.b2_web, video.b2_thumbnail):
         assert b2.head(settings, key) is not None, key
 

@@ -46,10 +46,10 @@ def captured(s3, start_standin, stack_env, tmp_path_factory):
     from tusclient import client as tus
 
     base = start_standin("transloadit")
-    settings = load_settings("transloadit")
+    settings = load_settings("transloadit").transloadit
     clip = make_test_video(str(tmp_path_factory.mktemp("n") / "clip.mp4"), seconds=1.0)
     with NotifyReceiver() as rx:
-        signed = build_params(auth_key=settings.transloadit_auth_key, auth_secret=settings.transloadit_auth_secret,
+        signed = build_params(auth_key=settings.auth_key, auth_secret=settings.auth_secret,
                               video_id="capturedvideo0000000", notify_url=rx.url, credentials="b2", template_id="",
                               max_size=10**9, now=utcnow(), ttl_seconds=600)
         assembly = requests.post(base + "/assemblies", data={"params": signed.params, "signature": signed.signature,

@@ -27,15 +27,23 @@ def stack_parts(emulators, start_standin, start_function, demo_token):
             "token": demo_token}
 
 
+class UploadsUnderTest:
+    """upload_status's main module (its routes read `main.SETTINGS`) and a test client of its entry point."""
+
+    def __init__(self, main):
+        self.main = main
+        app = flask.Flask("uploads-under-test")
+        app.add_url_rule("/<path:p>", "any", lambda p: main.upload_status(flask.request), methods=["POST"])
+        self.client = app.test_client()
+
+
 @pytest.fixture(scope="module")
 def uploads_app(stack_parts, stack_env):
     spec = importlib.util.spec_from_file_location("upload_status_main_under_test",
                                                   ROOT / "functions" / "upload_status" / "main.py")
     main = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main)
-    app = flask.Flask("uploads-under-test")
-    app.add_url_rule("/<path:p>", "any", lambda p: main.upload_status(flask.request), methods=["POST"])
-    return app.test_client()
+    return UploadsUnderTest(main)
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +53,17 @@ def clip(tmp_path_factory) -> str:
 
 def start(uploads_app, stack_parts, monkeypatch, *, first: int, grace: int, deadline: int, max_interval: int = 2) -> dict:
     """POST /uploads with a short check schedule and a notify_url nobody listens on."""
+    from mam.settings import load_settings
+
     monkeypatch.setenv("UPLOAD_CHECK_FIRST_DELAY_SECONDS", str(first))
     monkeypatch.setenv("UPLOAD_CHECK_MAX_DELAY_SECONDS", str(max_interval))
     monkeypatch.setenv("UPLOAD_START_GRACE_SECONDS", str(grace))
     monkeypatch.setenv("UPLOAD_DEADLINE_SECONDS", str(deadline))
     monkeypatch.setenv("FUNCTION_URL_TRANSLOADIT_NOTIFY", f"http://127.0.0.1:{free_port()}/lost")
-    resp = uploads_app.post("/uploads", json={"filename": "lost.mp4", "type": "video/mp4"},
-                            headers={"Authorization": f"Bearer {stack_parts['token']}"})
+    # the function read its settings at start-up: give it the ones of this environment, as a restart would
+    monkeypatch.setattr(uploads_app.main, "SETTINGS", load_settings("http", "b2", "transloadit"))
+    resp = uploads_app.client.post("/uploads", json={"filename": "lost.mp4", "type": "video/mp4"},
+                                   headers={"Authorization": f"Bearer {stack_parts['token']}"})
     assert resp.status_code == 201, resp.json
     return resp.json
 

@@ -155,10 +155,20 @@ MAIN = str(ROOT / "functions" / "iconik_handler" / "main.py")
 SECRET = LOCAL_SECRETS["BZ_SHARED_SECRET"]  # what the stack's iconik functions are granted
 APP_ID = LOCAL_SECRETS["ICONIK_APP_ID"]
 
-FAST = {  # keep every wait short in tests; production defaults are in mam/iconik/config.py
+FAST = {  # keep every wait short in tests; production defaults are in mam/settings.py (Tuning)
     "ICONIK_JOB_POLL_MIN_SECONDS": "0.3", "ICONIK_JOB_POLL_MAX_SECONDS": "1", "ICONIK_STEP_RETRY_BASE_SECONDS": "0.3",
     "ICONIK_STEP_SECONDS": "10", "ICONIK_HTTP_TIMEOUT": "5", "ICONIK_PAGE_SIZE": "7",
 }
+
+
+def retune(monkeypatch, **knobs: str) -> None:
+    """Change the run tuning (ICONIK_* variables) for one test. A function reads its settings once, so the
+    in-process functions are made to read them again."""
+    from mam import settings
+
+    for name, value in knobs.items():
+        monkeypatch.setenv(name, value)
+    settings.reset_cache()
 
 
 class Served:

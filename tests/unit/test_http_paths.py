@@ -62,9 +62,12 @@ def test_other_function_names_are_not_stripped(client):
 
 def test_function_url_joins_to_paths_the_function_routes(monkeypatch):
     """FUNCTIONS_BASE_URL/<name>/<route> (what tasks and webhooks are sent to) routes to <route>."""
+    from mam import settings
     from mam.manifest import function_url, functions
 
+    monkeypatch.setenv("GCP_PROJECT", "proj")
     monkeypatch.setenv("FUNCTIONS_BASE_URL", "https://us-central1-proj.cloudfunctions.net/")
+    settings.reset_cache()  # the process's settings are read once; this case changes them
     for spec in functions():
         monkeypatch.delenv(f"FUNCTION_URL_{spec.name.upper()}", raising=False)
         url = function_url(spec.name)

@@ -17,7 +17,7 @@ from mam.iconik.client import (
     RateLimiter,
     Unavailable,
 )
-from mam.iconik.config import tuning
+from mam.settings import ConfigError, load_settings
 
 
 class Script:
@@ -247,10 +247,16 @@ def test_zero_rate_means_no_client_side_limit():
     assert clock.now == 100.0
 
 
+def tuning(env: dict[str, str]):
+    """The run tuning as an iconik function loads it (with its group's required settings)."""
+    required = {"GCP_PROJECT": "p", "ICONIK_APP_ID": "app", "BZ_SHARED_SECRET": "s"}
+    return load_settings("iconik", environ={**required, **env}).iconik.tuning
+
+
 def test_tuning_from_environment():
     t = tuning({"ICONIK_STEP_SECONDS": "12.5", "ICONIK_CONCURRENCY": "3", "ICONIK_WARNING_IS_SUCCESS": "false"})
     assert t.step_seconds == 12.5 and t.concurrency == 3 and t.warning_is_success is False
-    with pytest.raises(ValueError, match="ICONIK_PAGE_SIZE"):
+    with pytest.raises(ConfigError, match="ICONIK_PAGE_SIZE"):
         tuning({"ICONIK_PAGE_SIZE": "many"})
-    with pytest.raises(ValueError, match="negative"):
+    with pytest.raises(ConfigError, match="negative"):
         tuning({"ICONIK_STEP_RETRIES": "-1"})

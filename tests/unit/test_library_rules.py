@@ -8,12 +8,14 @@ import pytest
 from mam import b2
 from mam.http import ApiError
 from mam.library import api, deletion, discover, listing, search, signature, views
-from mam.settings import Settings
+from mam.settings import load_settings
 from mam.videos import READY, UPLOADED, Video
 
-SETTINGS = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b2_bucket="bucket", b2_key_id="k",
-                    b2_application_key="s", b2_public_base_url="https://cdn.example.com/bucket",
-                    videos_prefix="videos/", b2_event_signing_secret="shh")
+ENV = {"GCP_PROJECT": "p", "FRONTEND_ORIGIN": "https://media.example.com", "B2_ENDPOINT": "http://127.0.0.1:1",
+       "B2_REGION": "us-west-004", "B2_BUCKET": "bucket", "B2_KEY_ID": "k", "B2_APPLICATION_KEY": "s",
+       "B2_PUBLIC_BASE_URL": "https://cdn.example.com/bucket", "VIDEOS_PREFIX": "videos/",
+       "B2_EVENT_SIGNING_SECRET": "shh"}
+SETTINGS = load_settings("http", "b2", environ=ENV)
 BODY = b'{"events":[{"eventId":"e1"}]}'
 
 
@@ -168,8 +170,7 @@ def test_the_video_json_matches_the_contract():
 
 
 def test_presigned_urls_are_reused_within_one_clock_window_of_half_their_lifetime():
-    local = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b2_bucket="bucket", b2_key_id="k",
-                     b2_application_key="s", presign_ttl_seconds=3600)
+    local = load_settings("b2", environ={**ENV, "B2_PUBLIC_BASE_URL": "", "PRESIGN_TTL_SECONDS": "3600"}).b2
     first = b2.browser_url(local, "thumbnails/cache-test.jpg", now=1000)
     assert "X-Amz-Signature=" in first and "thumbnails/cache-test.jpg" in first
     assert b2.browser_url(local, "thumbnails/cache-test.jpg", now=1799) == first  # same window [0, 1800)
@@ -194,7 +195,7 @@ def test_sweep_owners(key, owner):
 
 # ---- authorisation -------------------------------------------------------------------------------------------
 def test_private_libraries_need_a_signed_in_reader():
-    private = Settings(**{**SETTINGS.__dict__, "public_read": False})
+    private = load_settings("http", "b2", environ={**ENV, "PUBLIC_READ": "false"})
     app = flask.Flask("t")
     for call in (lambda r: api.list_videos(r, private), lambda r: api.get_video(r, private, "v1"),
                  lambda r: api.search(r, private)):
@@ -211,7 +212,7 @@ def test_writes_need_a_signed_in_user_and_events_need_a_secret():
             with pytest.raises(ApiError) as err:
                 call(flask.request, SETTINGS)
             assert err.value.status == 401
-    unset = Settings(**{**SETTINGS.__dict__, "b2_event_signing_secret": ""})
+    unset = load_settings("http", "b2", environ={**ENV, "B2_EVENT_SIGNING_SECRET": ""})
     with app.test_request_context("/b2-events", method="POST", data=BODY,
                                   headers={signature.HEADER: signature.sign("", BODY)}):
         with pytest.raises(ApiError) as err:

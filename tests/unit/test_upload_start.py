@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 from mam.http import ApiError
-from mam.settings import Settings
+from mam.settings import load_settings
 from mam.uploads.service import _validate_start
 
-SETTINGS = Settings(upload_max_bytes=1000)
+SETTINGS = load_settings("transloadit", environ={"GCP_PROJECT": "p", "TRANSLOADIT_AUTH_KEY": "k",
+                                                 "TRANSLOADIT_AUTH_SECRET": "s", "UPLOAD_MAX_BYTES": "1000"})
 
 
 @pytest.mark.parametrize("body, expected", [

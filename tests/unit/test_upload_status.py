@@ -4,13 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from mam.settings import Settings
+from mam.settings import B2Settings, load_settings
 from mam import b2
-from mam.uploads import config, status
+from mam.uploads import policy as config
+from mam.uploads import status
 from mam.videos import UPLOADED, Video
 
-SETTINGS = Settings(b2_endpoint="http://127.0.0.1:1", b2_region="us-west-004", b2_bucket="b", b2_key_id="k",
-                    b2_application_key="s", presign_ttl_seconds=3600)
+SETTINGS = load_settings("b2", environ={"GCP_PROJECT": "p", "B2_ENDPOINT": "http://127.0.0.1:1",
+                                        "B2_REGION": "us-west-004", "B2_BUCKET": "b", "B2_KEY_ID": "k",
+                                        "B2_APPLICATION_KEY": "s", "PRESIGN_TTL_SECONDS": "3600"}).b2
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
@@ -20,7 +22,7 @@ def _row(vid: str, **over) -> dict:
     return {k: doc[k] for k in status.FIELDS}
 
 
-def _answer(ids: list[str], rows: dict, settings: Settings) -> dict:
+def _answer(ids: list[str], rows: dict, settings: B2Settings) -> dict:
     """The 200 answer's JSON as the browser parses it."""
     return json.loads(status.body_json(ids, rows, settings))
 
@@ -71,7 +73,10 @@ def test_body_lists_missing_ids_and_thumbnail_urls_are_cached_per_window():
 
 
 def test_check_policy_schedule_and_payload_round_trip():
-    t = config.UploadTiming(params_ttl=3600, first_check=900, max_check_interval=3600, start_grace=3600, deadline=86400)
+    t = load_settings("transloadit", environ={
+        "GCP_PROJECT": "p", "TRANSLOADIT_AUTH_KEY": "k", "TRANSLOADIT_AUTH_SECRET": "s",
+        "UPLOAD_CHECK_FIRST_DELAY_SECONDS": "900", "UPLOAD_CHECK_MAX_DELAY_SECONDS": "3600",
+        "UPLOAD_START_GRACE_SECONDS": "3600", "UPLOAD_DEADLINE_SECONDS": "86400"}).transloadit
     p = config.policy_for(1000.0, t)
     assert [p.delay(n) for n in (1, 2, 3, 4, 5, 60)] == [900, 1800, 3600, 3600, 3600, 3600]
     same = config.CheckPolicy.from_payload(p.to_payload(), 0.0, t)

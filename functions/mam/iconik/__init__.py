@@ -1,7 +1,8 @@
 """The B2 storage plugin for iconik: custom-action requests, the iconik API adapter, the run state machine that
 copies to / removes from LucidLink, and the per-asset verification that keeps every master safe.
 
-Modules: `config` (tuning), `request` (custom-action validation), `client` (iconik API with retries and a rate
+Its settings and run tuning are `mam.settings.IconikSettings` (`settings.iconik`, `settings.iconik.tuning`).
+Modules: `request` (custom-action validation), `client` (iconik API with retries and a rate
 limit), `jobs` (job statuses), `verify` (pure per-asset checks), `run` (the typed run record), `runs` (Firestore
 records: lease, commit, asset chunks), `machine` (the step protocol), `step` (one step's context), `phases/`
 (submit, expand, wait, process, finish: one module each), `handler` (the two functions' routes on

@@ -29,8 +29,6 @@ from mam.iconik.client import (
     NotFound,
     shared_limiter,
 )
-from mam.iconik.config import Tuning
-from mam.iconik.config import tuning as load_tuning
 from mam.iconik.request import (
     CONTEXTS,
     OPERATIONS,
@@ -42,7 +40,7 @@ from mam.iconik.request import (
     secret_ok,
 )
 from mam.iconik.request import run_id as make_run_id
-from mam.settings import Settings
+from mam.settings import IconikSettings, Settings
 from mam.settings import settings as cached_settings
 from mam.task_routes import ICONIK_STEP, IconikStep
 from mam.tasks import TaskContext
@@ -67,7 +65,7 @@ def _text(body: str, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _require_secret(request: flask.Request) -> None:
-    if not secret_ok(request.headers.get(SECRET_HEADER), _settings().bz_shared_secret):
+    if not secret_ok(request.headers.get(SECRET_HEADER), _settings().iconik.shared_secret):
         raise ApiError(401, "unauthorized", f"missing or wrong {SECRET_HEADER} header",
                        {"WWW-Authenticate": SECRET_HEADER})
 
@@ -105,15 +103,14 @@ def custom_action(request: flask.Request, op: str) -> flask.Response:
     if request.method != "POST":
         raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed; use POST", {"Allow": "POST"})
     # 3. body: JSON whatever the Content-Type says, then types and sizes
-    tune = load_tuning()
     body = json_body(request)
     try:
-        action = parse_body(body, max_ids=tune.max_ids)
-        query = parse_query(request.args, settings.format_names)
+        action = parse_body(body, max_ids=settings.iconik.tuning.max_ids)
+        query = parse_query(request.args, settings.iconik.format_names)
     except BadRequest as exc:
         raise ApiError(400, "invalid_request", str(exc)) from None
     # 4-5. both storages must exist in iconik, asked with the caller's token
-    _check_storages(settings, query.ll_storage_id, query.b2_storage_id, action.auth_token, tune)
+    _check_storages(settings.iconik, query.ll_storage_id, query.b2_storage_id, action.auth_token)
     # 7. context
     if action.context not in CONTEXTS:
         raise ApiError(400, "invalid_context", f"context must be one of {', '.join(CONTEXTS)}")
@@ -135,10 +132,11 @@ def custom_action(request: flask.Request, op: str) -> flask.Response:
     return _text("OK", headers={"X-Run-Id": rid})
 
 
-def _check_storages(settings: Settings, ll_id: str, b2_id: str, token: str, tune: Tuning) -> None:
+def _check_storages(iconik: IconikSettings, ll_id: str, b2_id: str, token: str) -> None:
     """Both storages must be known to iconik (500 otherwise, as the original); asked with the caller's token."""
-    client = IconikClient(settings.iconik_url, settings.iconik_app_id, token,
-                          limiter=shared_limiter(float(settings.iconik_rate_limit or 0)),
+    tune = iconik.tuning
+    client = IconikClient(iconik.url, iconik.app_id, token,
+                          limiter=shared_limiter(float(iconik.rate_limit or 0)),
                           timeout=min(tune.http_timeout, 3.0), attempts=4,
                           deadline=time.monotonic() + tune.sync_deadline_seconds, max_retry_after=2.0)
     try:
@@ -169,7 +167,8 @@ def step(task: IconikStep, ctx: TaskContext) -> dict[str, Any]:
     """One step of a run per Cloud Tasks delivery (payload typed by the route: 400 `bad_task` when malformed); 403
     when its signature does not match; 200 unless Cloud Tasks should deliver it again."""
     settings = _settings()
-    if not hmac.compare_digest(task.sig, machine.sign(settings.bz_shared_secret, task.run_id, task.seq, task.token)):
+    expected = machine.sign(settings.iconik.shared_secret, task.run_id, task.seq, task.token)
+    if not hmac.compare_digest(task.sig, expected):
         raise ApiError(403, "bad_signature", "task signature does not match")
     try:
         return machine.handle_step(task, settings)

@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from mam import log
 from mam.iconik.client import AuthRejected, IconikError, Unavailable
-from mam.iconik.config import Tuning
-from mam.iconik.config import tuning as load_tuning
 from mam.iconik.phases import expand, finish, process, submit, wait
 from mam.iconik.request import ActionBody, ActionQuery
 from mam.iconik.run import Run, new_run
@@ -61,7 +59,7 @@ def enqueue_step(settings: Settings, run_id: str, seq: int, token: str, delay: f
     """Schedule step `seq` of a run. The task name is derived from (run, seq[, extra]): created once."""
     from mam.task_routes import ICONIK_STEP, IconikStep
 
-    step = IconikStep(run_id, seq, token, sign(settings.bz_shared_secret, run_id, seq, token))
+    step = IconikStep(run_id, seq, token, sign(settings.iconik.shared_secret, run_id, seq, token))
     return ICONIK_STEP.enqueue(step, key=(run_id, seq, *extra), delay_seconds=max(0.0, delay))
 
 
@@ -82,9 +80,8 @@ def start_run(settings: Settings, op: str, query: ActionQuery, body: ActionBody,
 def handle_step(task: IconikStep, settings: Settings) -> dict[str, Any]:
     """Run one delivery of a step task; what it did (the task entry answers it with 200). Raises only on an
     unexpected failure outside the step (Firestore or Cloud Tasks down), which Cloud Tasks should retry."""
-    tune = load_tuning()
     owner = uuid.uuid4().hex
-    state, run = runs.claim(task.run_id, task.seq, owner, tune.lease_seconds)
+    state, run = runs.claim(task.run_id, task.seq, owner, settings.iconik.tuning.lease_seconds)
     if state in ("missing", "finished") or run is None:
         return {"run_id": task.run_id, "result": state}
     if state == "stale":
@@ -97,12 +94,13 @@ def handle_step(task: IconikStep, settings: Settings) -> dict[str, Any]:
         until = float(run.lease_until or 0)
         enqueue_step(settings, task.run_id, task.seq, task.token, until - time.time() + 1, extra=("busy", int(until)))
         return {"run_id": task.run_id, "result": "busy"}
-    return _run_claimed(run, task, settings, tune, owner)
+    return _run_claimed(run, task, settings, owner)
 
 
-def _run_claimed(run: Run, task: IconikStep, settings: Settings, tune: Tuning, owner: str) -> dict[str, Any]:
+def _run_claimed(run: Run, task: IconikStep, settings: Settings, owner: str) -> dict[str, Any]:
     claimed = run.to_doc()  # what the commit compares against: it writes only the fields the step changed
-    step = Step(run, task.token, settings, tune, owner)
+    step = Step(run, task.token, settings.iconik, owner)
+    tune = step.tune
     seq, phase = task.seq, run.phase
     next_phase, delay, terminal = phase, 0.0, False
     try:

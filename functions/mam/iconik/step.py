@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from mam import log
 from mam.iconik.client import AuthRejected, IconikClient, IconikError, shared_limiter
-from mam.iconik.config import Tuning
 from mam.iconik.run import ADD, REMOVE, Run
 
 if TYPE_CHECKING:
-    from mam.settings import Settings
+    from mam.settings import IconikSettings
 
 # The next phase and how long to wait before it runs (seconds); "done" ends the run.
 PhaseResult = tuple[str, float]
@@ -25,13 +24,14 @@ class StepFailed(Exception):
 class Step:
     """One invocation's work on a claimed run: its iconik client and time budget."""
 
-    def __init__(self, run: Run, token: str, settings: Settings, tune: Tuning, owner: str):
-        self.run, self.settings, self.tune, self.owner = run, settings, tune, owner
+    def __init__(self, run: Run, token: str, iconik: IconikSettings, owner: str):
+        self.run, self.owner = run, owner
+        self.tune = tune = iconik.tuning
         self.started = time.monotonic()
         self.budget_end = self.started + tune.step_seconds
         # Calls may run a little past the budget (one in flight), never past budget + 15 s.
-        self.client = IconikClient(settings.iconik_url, settings.iconik_app_id, token,
-                                   limiter=shared_limiter(float(settings.iconik_rate_limit or 0)),
+        self.client = IconikClient(iconik.url, iconik.app_id, token,
+                                   limiter=shared_limiter(float(iconik.rate_limit or 0)),
                                    timeout=tune.http_timeout, attempts=tune.http_attempts,
                                    deadline=self.budget_end + 15.0, max_retry_after=tune.max_retry_after)
 

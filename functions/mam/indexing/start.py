@@ -48,7 +48,7 @@ def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], i
     else:
         raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
 
-    queued, skipped = index_videos(ids, reindex, settings.index_deadline_seconds)
+    queued, skipped = index_videos(ids, reindex, settings.twelvelabs.index_deadline_seconds)
     log.info("index requested", uid=user.uid, requested=len(queued) + len(skipped), queued=len(queued),
              skipped=len(skipped), reindex=reindex, all=ids is None)
     return {"queued": queued, "skipped": skipped}, 202

@@ -30,11 +30,11 @@ def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
     """Verify and apply one webhook event."""
     from mam import twelvelabs as tl
 
-    if not settings.twelvelabs_webhook_secret:
+    if not settings.twelvelabs.webhook_secret:
         raise ApiError(404, "webhooks_not_configured", "Twelve Labs webhooks are not configured here")
     body = raw_body(request, MAX_BODY, "webhook body")
     try:
-        tl.verify_webhook(settings.twelvelabs_webhook_secret, request.headers.get("TL-Signature"), body)
+        tl.verify_webhook(settings.twelvelabs.webhook_secret, request.headers.get("TL-Signature"), body)
     except tl.WebhookSignatureError as exc:
         log.warning("webhook rejected", reason=exc.reason)
         raise ApiError(401, "invalid_signature", exc.reason) from None
@@ -58,7 +58,7 @@ def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
     if not states.is_following(video, task_id):
         return {"already": video.status}
     try:
-        info = tl.client_for(settings).retrieve_task(task_id)
+        info = tl.client_for(settings.twelvelabs).retrieve_task(task_id)
     except tl.TwelveLabsError as exc:  # the follow tasks will finish it
         log.warning("webhook could not read the task", task_id=task_id, status=exc.status)
         return {"deferred": True}

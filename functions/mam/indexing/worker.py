@@ -74,12 +74,12 @@ def submit(settings: Settings, payload: IndexSubmit, ctx: TaskContext) -> dict[s
     # the nonce keeps a re-created record's run 1 from meeting the old run 1's claim (kept for HOP_TTL)
     if not claim(f"{video_id}.s{run}.{nonce}.{attempt}" if nonce else f"{video_id}.s{run}.{attempt}", ctx):
         return {"skipped": "duplicate delivery"}
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     try:
         if video.tl_video_id:  # re-index: remove the old entry first, or search would find the video twice
             client.delete_video(video.tl_video_id)
-        url = b2.presigned_get(settings, video.stored_key or "",
-                               ttl=max(settings.presign_ttl_seconds, settings.index_deadline_seconds + 3600))
+        ttl = max(settings.b2.presign_ttl_seconds, settings.twelvelabs.index_deadline_seconds + 3600)
+        url = b2.presigned_get(settings.b2, video.stored_key or "", ttl=ttl)
         task_id, _ = client.create_task(url, {"mam_id": video_id})
     except tl.TwelveLabsError as exc:
         return _submit_failed(settings, video, run, attempt, exc, nonce)
@@ -100,10 +100,10 @@ def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc
     log.warning("twelvelabs submit failed", video_id=video.id, run=run, attempt=attempt, status=exc.status,
                 code=exc.code, error=exc.message[:200])
     if isinstance(exc, tl.NotFound):
-        tl.client_for(settings).forget_index()  # the index was deleted: the retry creates it again
+        tl.client_for(settings.twelvelabs).forget_index()  # the index was deleted: the retry creates it again
     retryable = exc.retryable or isinstance(exc, tl.NotFound)
     if retryable and attempt + 1 < MAX_SUBMIT_ATTEMPTS and not states.past_deadline(
-            video, utcnow(), settings.index_deadline_seconds):
+            video, utcnow(), settings.twelvelabs.index_deadline_seconds):
         delay = schedule.error_delay(attempt + 1, exc.retry_after)
         _update(video.id, lambda v: states.count_submit(v, run))
         enqueue_submit(video.id, run, attempt + 1, delay=delay, nonce=nonce or None)
@@ -129,12 +129,12 @@ def follow(settings: Settings, payload: IndexFollow, ctx: TaskContext) -> dict[s
     if not claim(f"{video_id}.{task_id}.{hop}", ctx):
         return {"skipped": "duplicate delivery"}
     now = utcnow()
-    deadline = settings.index_deadline_seconds
+    deadline = settings.twelvelabs.index_deadline_seconds
     if states.past_deadline(video, now, deadline):
         _update(video_id, lambda v: states.finish_failed(v, states.TIMED_OUT, task_id=task_id))
         log.warning("indexing timed out", video_id=video_id, task_id=task_id, hops=hop)
         return {"failed": states.TIMED_OUT}
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     try:
         info = client.retrieve_task(task_id)
     except tl.NotFound:
@@ -195,7 +195,7 @@ def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
     urls = list(info.thumbnail_urls)
     if not urls and info.video_id:
         try:
-            found = tl.client_for(settings).get_video(info.video_id)
+            found = tl.client_for(settings.twelvelabs).get_video(info.video_id)
             urls = list(found.thumbnail_urls) if found else []
         except tl.TwelveLabsError as exc:
             log.warning("twelvelabs video lookup failed", video_id=video_id, status=exc.status)
@@ -209,7 +209,7 @@ def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
             if not data or len(data) > THUMB_MAX_BYTES:
                 continue
             key = media_keys.index_thumbnail_key(video_id)
-            b2.put_bytes(settings, key, data, kind, cache_control="public, max-age=86400")
+            b2.put_bytes(settings.b2, key, data, kind, cache_control="public, max-age=86400")
             return key
         except Exception as exc:  # noqa: BLE001 - the upload thumbnail is a fine fallback
             log.warning("thumbnail copy failed", video_id=video_id, error=type(exc).__name__)

@@ -96,11 +96,11 @@ def b2_events(request: flask.Request, settings: Settings) -> dict[str, Any]:
     """POST /b2-events: a B2 event notification, verified on the raw body before anything else."""
     from mam.library import discover, signature
 
-    if not settings.b2_event_signing_secret:
+    if not settings.b2.event_signing_secret:
         raise ApiError(404, "events_not_configured", "B2 event notifications are not configured here")
     body = raw_body(request, MAX_EVENT_BODY, "notification body")
     try:
-        signature.verify(settings.b2_event_signing_secret, request.headers.get(signature.HEADER), body)
+        signature.verify(settings.b2.event_signing_secret, request.headers.get(signature.HEADER), body)
     except signature.SignatureError as exc:
         log.warning("b2 event rejected", reason=exc.reason)
         raise ApiError(401, "invalid_signature", exc.reason) from None

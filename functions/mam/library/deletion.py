@@ -43,7 +43,7 @@ class StepFailed(Exception):
 def _versions(settings: Settings, prefix: str, exact: bool) -> list[dict[str, str]]:
     """Every version and delete marker under `prefix` (only of the key `prefix` itself when `exact`)."""
     out: list[dict[str, str]] = []
-    for item in b2.list_versions(settings, prefix):
+    for item in b2.list_versions(settings.b2, prefix):
         if exact and item["Key"] != prefix:
             continue
         entry = {"Key": item["Key"]}
@@ -55,7 +55,7 @@ def _versions(settings: Settings, prefix: str, exact: bool) -> list[dict[str, st
 
 def _delete_objects(settings: Settings, objects: list[dict[str, str]]) -> None:
     """Delete objects (with versions); raise StepFailed when B2 refuses any that is not already gone."""
-    errors = [e for e in b2.delete_objects(settings, objects) if e.get("Code") not in _GONE]
+    errors = [e for e in b2.delete_objects(settings.b2, objects) if e.get("Code") not in _GONE]
     if errors:
         first = errors[0]
         raise StepFailed(f"B2 refused to delete {len(errors)} object(s) ({first.get('Code')}: "
@@ -96,7 +96,7 @@ def delete_index_entry(settings: Settings, video: Video) -> bool:
     """
     from mam import twelvelabs as tl
 
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     if video.tl_video_id:
         try:
             return client.delete_video(video.tl_video_id)
@@ -206,7 +206,7 @@ def _sweep_index(settings: Settings, deadline: float) -> int:
     owners = {m for _, m in entries if m}
     alive = store.get_videos(owners) if owners else {}
     removed = 0
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     for tl_id, mam_id in entries:
         if mam_id in alive or time.monotonic() > deadline:
             continue
@@ -221,7 +221,7 @@ def index_entries(settings: Settings, deadline: float, page_limit: int = 50) -> 
     """(Twelve Labs video id, our mam_id) of every entry in the index, page by page until `deadline`."""
     from mam import twelvelabs as tl
 
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     out: list[tuple[str, str | None]] = []
     page = 1
     while time.monotonic() < deadline:

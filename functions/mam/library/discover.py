@@ -63,7 +63,7 @@ def title_for(key: str) -> str:
 def new_record(settings: Settings, key: str, size: int | None) -> Video:
     """The record of a discovered file: stored (ready to index), no owner."""
     now = utcnow()
-    return Video(id=video_id_for(settings.b2_bucket, key), title=title_for(key), owner="", status=UPLOADED,
+    return Video(id=video_id_for(settings.b2.bucket, key), title=title_for(key), owner="", status=UPLOADED,
                  created_at=now, updated_at=now, source="discovered", b2_original=key, size=size)
 
 
@@ -77,7 +77,7 @@ def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, A
     batch: list[tuple[str, int | None]] = []
 
     def flush() -> None:
-        ids = {video_id_for(settings.b2_bucket, k): (k, s) for k, s in batch}
+        ids = {video_id_for(settings.b2.bucket, k): (k, s) for k, s in batch}
         known = store.get_videos(ids)  # one batched read per chunk
         for vid, (key, size) in ids.items():
             if vid in known:
@@ -88,9 +88,9 @@ def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, A
                 result.existing += 1  # created concurrently (an event arrived meanwhile)
         batch.clear()
 
-    for obj in b2.list_keys(settings, settings.videos_prefix):
+    for obj in b2.list_keys(settings.b2, settings.b2.videos_prefix):
         key = obj.get("Key", "")
-        if not is_video_key(key, settings.videos_prefix) or not obj.get("Size"):
+        if not is_video_key(key, settings.b2.videos_prefix) or not obj.get("Size"):
             continue
         scanned += 1
         batch.append((key, int(obj["Size"])))
@@ -152,7 +152,7 @@ def handle_events(settings: Settings, events: list[Any]) -> dict[str, Any]:
         kind, key, bucket = event.get("eventType"), event.get("objectName"), event.get("bucketName")
         event_id = event.get("eventId")
         if not (isinstance(kind, str) and kind.startswith(CREATED) and isinstance(key, str)
-                and bucket == settings.b2_bucket and is_video_key(key, settings.videos_prefix)):
+                and bucket == settings.b2.bucket and is_video_key(key, settings.b2.videos_prefix)):
             result.ignored += 1
             continue
         if not isinstance(event_id, str) or not event_id or len(event_id) > 512:
@@ -183,7 +183,7 @@ def handle_events(settings: Settings, events: list[Any]) -> dict[str, Any]:
 
 def discover_key(settings: Settings, key: str) -> tuple[str, bool] | None:
     """(record id, created now) for the stored object at `key`; None when it is not there (a late event)."""
-    meta = b2.head(settings, key)
+    meta = b2.head(settings.b2, key)
     if meta is None:
         log.info("b2 event for an object that is gone", key=key)
         return None

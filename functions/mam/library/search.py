@@ -58,7 +58,7 @@ def search(settings: Settings, query: str, options: list[str], page_token: str |
     """{"query", "results": [{"video": Video, "clips": [Clip]}], "next_page_token"} of one page."""
     from mam import twelvelabs as tl
 
-    client = tl.client_for(settings)
+    client = tl.client_for(settings.twelvelabs)
     try:
         try:
             page = client.search_page(page_token) if page_token else client.search(query, options, PAGE_LIMIT)

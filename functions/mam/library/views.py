@@ -29,7 +29,7 @@ def video_json(video: Video, settings: Settings) -> dict[str, Any]:
         "size": video.size,
         "width": video.width,
         "height": video.height,
-        "thumbnail_url": b2.browser_url(settings, video.b2_thumbnail),
-        "playback_url": b2.browser_url(settings, video.stored_key),
+        "thumbnail_url": b2.browser_url(settings.b2, video.b2_thumbnail),
+        "playback_url": b2.browser_url(settings.b2, video.stored_key),
         "indexed": video.status == READY and bool(video.tl_video_id),
     }

@@ -12,11 +12,11 @@ def client():
     global _client
     with _lock:
         if _client is None:
-            import os
-
             from google.cloud import firestore  # lazy: heavy import
 
-            _client = firestore.Client(project=os.environ.get("GCP_PROJECT") or None)
+            from mam.settings import settings
+
+            _client = firestore.Client(project=settings("core").core.project)
     return _client
 
 

@@ -31,13 +31,13 @@ class _FieldReader:
     """documents:batchGet over REST, one kept-alive connection per thread, authorised as the client library is."""
 
     def __init__(self, project: str) -> None:
-        import os
+        from mam.runtime import firestore_emulator
 
         self.database = f"projects/{project}/databases/(default)"
         self.path = f"/v1/{self.database}/documents:batchGet"
         self.headers = {"Content-Type": "application/json",
                         "x-goog-request-params": f"database={self.database.replace('/', '%2F')}"}
-        emulator = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        emulator = firestore_emulator()
         self.host, self.tls, self.credentials = emulator or "firestore.googleapis.com", not emulator, None
         if emulator:
             self.headers["Authorization"] = "Bearer owner"  # what the client library sends the emulator

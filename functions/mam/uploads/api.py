@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mam import log
-from mam.settings import Settings
+from mam.settings import TransloaditSettings
 from mam.uploads import signing
 from mam.uploads.template import expires_at
 
@@ -78,18 +78,19 @@ def _request(method: str, url: str, *, params: dict[str, str] | None = None, att
     raise TransloaditUnavailable(last)
 
 
-def get_assembly(settings: Settings, assembly_id: str) -> dict[str, Any]:
+def get_assembly(transloadit: TransloaditSettings, assembly_id: str) -> dict[str, Any]:
     """The current Assembly Status (the same JSON a notification carries)."""
     if not _ASSEMBLY_ID.match(assembly_id or ""):
         raise AssemblyNotFound(assembly_id)
-    return _request("GET", f"{settings.transloadit_service_url}/assemblies/{quote(assembly_id)}")
+    return _request("GET", f"{transloadit.service_url}/assemblies/{quote(assembly_id)}")
 
 
-def find_assembly_ids(settings: Settings, video_id: str, since: dt.datetime, now: dt.datetime | None = None) -> list[str]:
+def find_assembly_ids(transloadit: TransloaditSettings, video_id: str, since: dt.datetime,
+                      now: dt.datetime | None = None) -> list[str]:
     """Ids of assemblies whose fields mention `video_id` (newest first), via the signed GET /assemblies search."""
     now = now or dt.datetime.now(dt.UTC)
     params = {
-        "auth": {"key": settings.transloadit_auth_key, "expires": expires_at(now, 600), "nonce": secrets.token_hex(16)},
+        "auth": {"key": transloadit.auth_key, "expires": expires_at(now, 600), "nonce": secrets.token_hex(16)},
         "keywords": [video_id],
         "type": "all",
         "fromdate": (since - dt.timedelta(hours=1)).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -97,7 +98,7 @@ def find_assembly_ids(settings: Settings, video_id: str, since: dt.datetime, now
         "page": 1,
     }
     raw = json.dumps(params, separators=(",", ":"))
-    body = _request("GET", f"{settings.transloadit_service_url}/assemblies",
-                    params={"params": raw, "signature": signing.sign(settings.transloadit_auth_secret, raw)})
+    body = _request("GET", f"{transloadit.service_url}/assemblies",
+                    params={"params": raw, "signature": signing.sign(transloadit.auth_secret, raw)})
     items = body.get("items") if isinstance(body, dict) else None
     return [str(i["id"]) for i in items or [] if isinstance(i, dict) and i.get("id")]

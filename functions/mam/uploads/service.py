@@ -16,7 +16,7 @@ from mam.settings import Settings
 from mam.task_routes import UPLOAD_CHECK, UploadCheck
 from mam.tasks import Enqueued, TaskContext
 from mam.uploads import api, notification, outcome, status, transitions
-from mam.uploads.config import CheckPolicy, human_duration, policy_for, timing
+from mam.uploads.policy import CheckPolicy, human_duration, policy_for
 from mam.uploads.template import build_params
 from mam.videos import UPLOADING, Video, new_video_id, utcnow
 
@@ -53,9 +53,9 @@ def _validate_start(body: dict[str, Any], settings: Settings) -> tuple[str, str]
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ApiError(400, "invalid_field", "`size` must be a non-negative integer (bytes)")
-        if size > settings.upload_max_bytes:
+        if size > settings.transloadit.upload_max_bytes:
             raise ApiError(413, "file_too_large",
-                           f"the file is larger than the upload limit of {settings.upload_max_bytes} bytes")
+                           f"the file is larger than the upload limit of {settings.transloadit.upload_max_bytes} bytes")
     mime = (_text(body, "type", required=False, max_len=100) or "").lower()
     ext = PurePosixPath(filename).suffix.lower()
     # Browsers report some containers with generic or odd types (.mkv, .mts...): trust a video extension then.
@@ -68,7 +68,7 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
     """POST /uploads: create the video record (uploading), schedule the safety check, return signed params."""
     user = require_user(request, settings)
     filename, title = _validate_start(json_body(request), settings)
-    t = timing()
+    t = settings.transloadit
     now = utcnow()
     video = Video(id=new_video_id(), title=title, owner=user.email or user.uid, status=UPLOADING, created_at=now,
                   updated_at=now)
@@ -82,17 +82,16 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
         idempotency.transition(video.id, lambda v: transitions.give_up(v, reason))
         raise ApiError(503, "tasks_unavailable", "the upload could not be prepared; try again in a moment") from None
     signed = build_params(
-        auth_key=settings.transloadit_auth_key, auth_secret=settings.transloadit_auth_secret, video_id=video.id,
-        notify_url=function_url("transloadit_notify"), credentials=settings.transloadit_b2_credentials,
-        template_id=settings.transloadit_template_id, max_size=settings.upload_max_bytes, now=now,
-        ttl_seconds=t.params_ttl)
+        auth_key=t.auth_key, auth_secret=t.auth_secret, video_id=video.id,
+        notify_url=function_url("transloadit_notify"), credentials=t.b2_credentials,
+        template_id=t.template_id, max_size=t.upload_max_bytes, now=now, ttl_seconds=t.upload_params_ttl_seconds)
     log.info("upload started", video_id=video.id, uid=user.uid, filename=filename)
     return {
         "video_id": video.id,
         "params": signed.params,
         "signature": signed.signature,
         "fields": signed.fields,
-        "service_url": settings.transloadit_service_url,
+        "service_url": t.service_url,
         "expires": signed.expires,
     }, 201
 
@@ -102,13 +101,13 @@ def batch_status(request: flask.Request, settings: Settings) -> flask.Response:
     """POST /status: statuses of up to 100 videos from ONE batched Firestore read, with ETag / 304."""
     require_reader(request, settings)
     ids = id_list(json_body(request).get("ids"), max_items=status.MAX_IDS)
-    rows = status.read(ids)
-    tag = status.etag(ids, rows, settings)
+    rows = status.read(ids, coalesce=settings.transloadit.status_coalesce)
+    tag = status.etag(ids, rows, settings.b2)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if status.not_modified(request.headers.get("If-None-Match"), tag):
         resp = flask.Response(status=304)
     else:
-        resp = flask.Response(status.body_json(ids, rows, settings), mimetype="application/json")
+        resp = flask.Response(status.body_json(ids, rows, settings.b2), mimetype="application/json")
     resp.headers.update(headers)
     return resp
 
@@ -126,7 +125,7 @@ def handle_notification(request: flask.Request, settings: Settings) -> dict[str,
     never succeed. Nothing is written for forged or malformed input (400/401 before any read).
     """
     raw, signature = notification.read_fields(request)
-    note = notification.authenticate(raw, signature, settings.transloadit_auth_secret)
+    note = notification.authenticate(raw, signature, settings.transloadit.auth_secret)
     result = outcome.parse(note.status)
     video_id = result.video_id or _video_by_assembly(note.assembly_id)
     if not video_id:
@@ -150,11 +149,12 @@ def _enqueue_check(video_id: str, attempt: int, policy: CheckPolicy, delay: floa
 
 def _assembly_outcomes(settings: Settings, video: Video) -> list[outcome.Outcome]:
     """Outcomes of the video's assembly (recorded id, else a keyword search), newest first, ours only."""
-    ids = [video.assembly_id] if video.assembly_id else api.find_assembly_ids(settings, video.id, video.created_at)
+    t = settings.transloadit
+    ids = [video.assembly_id] if video.assembly_id else api.find_assembly_ids(t, video.id, video.created_at)
     found = []
     for assembly_id in ids[:5]:
         try:
-            parsed = outcome.parse(api.get_assembly(settings, assembly_id))
+            parsed = outcome.parse(api.get_assembly(t, assembly_id))
         except api.AssemblyNotFound:
             continue
         if parsed.video_id == video.id:
@@ -192,7 +192,7 @@ def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[
     if video.status != UPLOADING:
         return {"done": True, "result": "not_uploading", "video_id": video_id, "status": video.status}
     started = video.created_at.timestamp()
-    policy = CheckPolicy.from_payload(check.policy, started, timing())
+    policy = CheckPolicy.from_payload(check.policy, started, settings.transloadit)
     now = dt.datetime.now(dt.UTC).timestamp()
     out_of_time = now >= policy.deadline or attempt >= MAX_CHECK_ATTEMPTS
     try:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from typing import Any, NamedTuple
 
 from mam import b2, store
-from mam.settings import Settings
+from mam.settings import B2Settings
 from mam.store import rest
 from mam.uploads.coalesce import BatchReader
 
@@ -24,10 +23,10 @@ def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
 _reader = BatchReader(read_uncoalesced)
 
 
-def read(ids: list[str]) -> dict[str, dict[str, Any]]:
+def read(ids: list[str], coalesce: bool = True) -> dict[str, dict[str, Any]]:
     """Status rows of `ids`: at most one batched read per call, shared by concurrent calls in this instance
-    (see coalesce.py); STATUS_COALESCE=0 turns the sharing off."""
-    if os.environ.get("STATUS_COALESCE", "true").strip().lower() in ("0", "false", "no", "off"):
+    (see coalesce.py) unless `coalesce` is off (STATUS_COALESCE=false)."""
+    if not coalesce:
         return read_uncoalesced(ids)
     return _reader.get(ids)
 
@@ -42,7 +41,7 @@ def _stamp(row: dict[str, Any]) -> str:
 class _Derived(NamedTuple):
     """What the answer needs of one row, kept while the store hands out the same row (one document version)."""
     row: dict[str, Any]
-    settings: Settings
+    storage: B2Settings
     window: int
     tag: bytes
     member: str  # `"id":StatusEntry` as it goes into the answer's "videos" object
@@ -52,42 +51,42 @@ _derived: dict[str, _Derived] = {}  # video id -> its latest _Derived
 _DERIVED_MAX = 50_000
 
 
-def _derive(vid: str, row: dict[str, Any], settings: Settings, window: int) -> _Derived:
+def _derive(vid: str, row: dict[str, Any], storage: B2Settings, window: int) -> _Derived:
     """Stamp, ETag part and StatusEntry JSON of a row: built once per document version and URL window, however
     many polls and coalesced callers read it (the store shares a row while its document is unchanged)."""
     known = _derived.get(vid)
-    if known is not None and known.row is row and known.window == window and known.settings is settings:
+    if known is not None and known.row is row and known.window == window and known.storage is storage:
         return known
     tag = f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode()
-    made = _Derived(row, settings, window, tag,
-                    json.dumps(vid) + ":" + json.dumps(entry(row, settings), separators=(",", ":")))
+    made = _Derived(row, storage, window, tag,
+                    json.dumps(vid) + ":" + json.dumps(entry(row, storage), separators=(",", ":")))
     if len(_derived) >= _DERIVED_MAX:
         _derived.clear()
     _derived[vid] = made
     return made
 
 
-def entry(row: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def entry(row: dict[str, Any], storage: B2Settings) -> dict[str, Any]:
     """StatusEntry of api/openapi.yaml."""
     return {
         "status": row.get("status"),
         "status_reason": row.get("status_reason"),
-        "thumbnail_url": b2.browser_url(settings, row.get("b2_thumbnail")),
+        "thumbnail_url": b2.browser_url(storage, row.get("b2_thumbnail")),
         "updated_at": _stamp(row) or None,
     }
 
 
-def etag(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings, now: float | None = None) -> str:
+def etag(ids: list[str], rows: dict[str, dict[str, Any]], storage: B2Settings, now: float | None = None) -> str:
     """Strong ETag over what the answer says (ids, versions, statuses) plus the URL window.
 
     The window term rotates the tag when cached presigned thumbnail URLs are renewed, so a client holding a
     304'd answer never keeps a URL past its lifetime.
     """
-    window = b2.url_window_index(settings, now)
+    window = b2.url_window_index(storage, now)
     h = hashlib.sha256(str(window).encode())
     for vid in ids:
         row = rows.get(vid)
-        h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, settings, window).tag)
+        h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, storage, window).tag)
     return '"' + h.hexdigest()[:32] + '"'
 
 
@@ -105,14 +104,14 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def body_json(ids: list[str], rows: dict[str, dict[str, Any]], settings: Settings) -> str:
+def body_json(ids: list[str], rows: dict[str, dict[str, Any]], storage: B2Settings) -> str:
     """The answer as JSON text: {"videos": {id: StatusEntry}, "missing": [ids]} in request order (ids unique)."""
-    window = b2.url_window_index(settings)
+    window = b2.url_window_index(storage)
     videos, missing = [], []
     for vid in ids:
         row = rows.get(vid)
         if row is None:
             missing.append(vid)
         else:
-            videos.append(_derive(vid, row, settings, window).member)
+            videos.append(_derive(vid, row, storage, window).member)
     return '{"videos":{' + ",".join(videos) + '},"missing":' + json.dumps(missing, separators=(",", ":")) + "}"
