@@ -12,6 +12,7 @@ carry random values; no secret or token is ever printed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -80,6 +81,7 @@ def cloud_target(env_file: Path) -> Target:
                   videos_prefix=env.get("VIDEOS_PREFIX") or "videos/", region=region)
 
 
+@functools.cache  # once per run: each private function asks, and each call would grow sys.path again
 def _task_routes() -> dict[str, str]:
     """A route of each private function that does work, from its one declaration (`mam.task_routes`)."""
     sys.path[:0] = [str(ROOT / "functions")]
