@@ -34,9 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT), str(ROOT / "tests")]
 
+from standins.twelvelabs import StandIn, make_video
+
 from localdev.processes import Group, Service, free_port
 from localdev.stack import Stack, grants
-from standins.twelvelabs import StandIn, make_video
 
 OURS_KEY = "bench-ours-key"
 REF_KEY = "bench-reference-key"
@@ -106,8 +107,9 @@ def pct(values: list[float], p: float) -> float:
 # ---- the reference worker (runs as its own process: --reference) --------------------------------------------------
 def reference_worker(ids: list[str]) -> None:
     """The original design: one handler per video creates the task, then sleeps 1 s between polls until done."""
-    from mam import b2, store
-    from mam import twelvelabs as tl
+    from mam import store
+    from mam.clients import b2
+    from mam.clients import twelvelabs as tl
     from mam.settings import load_settings
     from mam.videos import FAILED, READY
 
@@ -184,7 +186,8 @@ def run(args, stack: Stack, procs: Procs) -> int:
     for svc in stack.emulators():
         if svc.name in ("firestore", "tasks", "s3"):
             procs.start(svc, {**env, **svc.env})
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
     from mam.settings import load_settings
     from mam.videos import Video
 

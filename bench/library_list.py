@@ -35,7 +35,8 @@ def _start(stack: Stack, procs: Group) -> None:
 
 
 def _seed(n: int) -> list[str]:
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
     from mam.settings import load_settings
     from mam.videos import READY, Video
 
@@ -108,9 +109,9 @@ def main() -> int:
                 _time(lambda: http.get(url + f"/videos?page={deep}", timeout=30), args.requests))
         _report("GET /videos/{id}", _time(lambda: http.get(url + f"/videos/{ids[7]}", timeout=30), args.requests))
 
+        from mam.clients.twelvelabs import Clip, SearchHit
         from mam.library import search
         from mam.settings import load_settings
-        from mam.twelvelabs import Clip, SearchHit
 
         settings = load_settings("http", "b2", "twelvelabs")
         hits = [SearchHit(video_id=f"tl{i}", clips=(Clip(f"tl{i}", 1.0, 6.0, 1),), user_metadata={"mam_id": vid})

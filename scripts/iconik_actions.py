@@ -22,7 +22,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "functions")]
 
 
 def _client():
-    from mam.iconik.client import IconikClient
+    from mam.clients.iconik import IconikClient
 
     app_id = os.environ.get("ICONIK_APP_ID") or os.environ.get("ICONIK_ID")
     token = os.environ.get("ICONIK_TOKEN")
@@ -51,8 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from mam.clients.iconik import IconikError
     from mam.iconik import actions
-    from mam.iconik.client import IconikError
     from mam.iconik.request import is_uuid
 
     client, app_id = _client()

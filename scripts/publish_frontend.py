@@ -56,7 +56,7 @@ def cors_rules(origins: tuple[str, ...]) -> list[dict]:
 
 
 def _stored_matches(storage, key: str, digest: str, content_type: str, cache: str) -> bool:
-    from mam import b2
+    from mam.clients import b2
 
     meta = b2.head(storage, key)
     return bool(meta) and meta.get("Metadata", {}).get("sha256") == digest \
@@ -65,8 +65,7 @@ def _stored_matches(storage, key: str, digest: str, content_type: str, cache: st
 
 def _current_cors(storage) -> list[dict] | None:
     from botocore.exceptions import ClientError
-
-    from mam import b2
+    from mam.clients import b2
 
     try:
         return b2.client(storage).get_bucket_cors(Bucket=storage.bucket)["CORSRules"]
@@ -94,7 +93,7 @@ def main() -> int:
     args = parser.parse_args()
     env = {k: str(v) for k, v in (yaml.safe_load(Path(args.env_file).read_text()) or {}).items()}
     os.environ.update({k: v for k, v in env.items() if k not in os.environ})
-    from mam import b2
+    from mam.clients import b2
     from mam.settings import ConfigError, load_settings
 
     try:

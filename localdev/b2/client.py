@@ -1,9 +1,9 @@
 """boto3 S3 clients for the local B2, for everything that is not a function: bootstrap, stand-ins, tests, benchmarks.
 
-Configured as functions/mam/b2.py configures its own (checksum settings, Content-MD5 instead of flexible checksums)
+Configured as functions/mam/clients/b2.py configures its own (checksum settings, Content-MD5 instead of flexible checksums)
 and signed with the local stack's B2 application key unless told otherwise. The stand-ins write to B2 as the real
 TransloadIt and iconik do, with a client B2 accepts; they never import our app (`mam`), so the Content-MD5 swap is
-a small copy of `mam.b2.use_content_md5` here (tests/contract/test_b2_strict.py holds both to B2's rules).
+a small copy of `mam.clients.b2.use_content_md5` here (tests/contract/test_b2_strict.py holds both to B2's rules).
 """
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
     Needs the stack's settings in the environment (B2_*, FIRESTORE_EMULATOR_HOST, GCP_PROJECT). Returns
     {"uploaded": [keys], "added": [video ids], "known": [video ids]}.
     """
-    from mam import b2
+    from mam.clients import b2
     from mam.library import discover
     from mam.settings import load_settings
 

@@ -1,7 +1,7 @@
 """Contract tests of the local B2 (`python -m localdev.b2`: the strict B2 layer over moto), as a real process.
 
 Driven by boto3 (the client our code uses), raw `requests` signed by an independent SigV4 signer written here
-(so the layer is not only checked against botocore's idea of SigV4), and our own `mam.b2` / publish script. What
+(so the layer is not only checked against botocore's idea of SigV4), and our own `mam.clients.b2` / publish script. What
 the layer must answer comes from docs/contracts/b2-s3.md.
 """
 from __future__ import annotations
@@ -23,7 +23,6 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
 from standins.b2 import LocalB2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,12 +44,12 @@ def b2():
 
 @pytest.fixture(scope="module")
 def s3(b2):
-    """boto3 the way our code configures it (mam.b2's checksum settings + Content-MD5 handler)."""
+    """boto3 the way our code configures it (mam.clients.b2's checksum settings + Content-MD5 handler)."""
     return b2.client()
 
 
 def plain_client(b2: LocalB2, *, key_id: str = KEY_ID, secret: str = SECRET, region: str = REGION):
-    """boto3 exactly as functions/mam/b2.py configured it before the fix: no Content-MD5 handler."""
+    """boto3 exactly as functions/mam/clients/b2.py configured it before the fix: no Content-MD5 handler."""
     return boto3.client("s3", endpoint_url=b2.endpoint, region_name=region, aws_access_key_id=key_id,
                         aws_secret_access_key=secret,
                         config=Config(signature_version="s3v4", request_checksum_calculation="when_required",
@@ -322,7 +321,7 @@ def test_boto3_as_configured_before_the_fix_is_refused_by_b2(b2, s3):
 
 
 def test_mam_b2_deletes_and_sets_cors_through_b2(b2, s3):
-    from mam import b2 as mam_b2
+    from mam.clients import b2 as mam_b2
     from mam.settings import load_settings
 
     logged_before = len(b2.log_text())

@@ -16,7 +16,7 @@ INDEX_NAME = "mam-library"  # TWELVELABS_INDEX_NAME of the local stack (localdev
 
 # ---- B2 (local S3) ----------------------------------------------------------------------------------------------
 def s3(stack: Stack):
-    """boto3 S3 client on the stack's local B2 with the stack's key, configured as functions/mam/b2.py's clients."""
+    """boto3 S3 client on the stack's local B2 with the stack's key, configured as functions/mam/clients/b2.py's clients."""
     from localdev.b2.client import for_stack
 
     return for_stack(stack)

@@ -28,7 +28,7 @@ def secret(stack) -> str:
 
 
 def _put(key: str, data: bytes = VIDEO) -> str:
-    from mam import b2
+    from mam.clients import b2
     from mam.settings import load_settings
 
     b2.put_bytes(load_settings("b2").b2, key, data, "video/mp4")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from standins.iconik import SECRET
 
 pytestmark = pytest.mark.timeout(120)
@@ -244,8 +243,8 @@ def test_stored_actions_fired_through_iconiks_callback_reach_the_handler(ik):
     import sys
 
     from conftest import ROOT
+    from mam.clients.iconik import IconikClient
     from mam.iconik import actions
-    from mam.iconik.client import IconikClient
 
     client = IconikClient(ik.iconik_url, "local-iconik-app", "operator-token")
     made = actions.sync_actions(client, ik.handler.url, ik.b2, ik.ll, "ORIGINAL", secret=SECRET,

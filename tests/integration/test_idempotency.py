@@ -60,6 +60,6 @@ def test_a_transition_writes_only_when_its_change_says_so_and_reports_its_label(
 
 def test_unchanged_is_the_label_uploads_report_for_a_missing_video():
     from mam import idempotency
-    from mam.uploads import transitions
+    from mam.uploads import states
 
-    assert idempotency.UNCHANGED == transitions.UNCHANGED
+    assert idempotency.UNCHANGED == states.UNCHANGED

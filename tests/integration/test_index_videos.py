@@ -14,11 +14,11 @@ import uuid
 import pytest
 import requests
 from conftest import LOGS, wait_for
+from standins.twelvelabs import StandIn, make_video
 
-from localdev.stack import grants
 from localdev import processes
 from localdev.processes import free_port
-from standins.twelvelabs import StandIn, make_video
+from localdev.stack import grants
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -80,7 +80,8 @@ def _reset_standin(twelvelabs):
 
 def new_video(clip_bytes: bytes, status: str = "uploaded", name: str = "clip.mp4", **fields) -> str:
     """A stored video: its file in B2 (moto) and its record in Firestore, as an upload leaves them."""
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
     from mam.settings import load_settings
     from mam.videos import Video
 
@@ -118,7 +119,7 @@ def task_state(twelvelabs, task_id: str) -> dict:
 # ---- POST /index -----------------------------------------------------------------------------------------------
 def test_index_runs_to_ready_with_thumbnail_and_skips_what_it_must(fns, twelvelabs, demo_token, clip_bytes,
                                                                     clean_firestore):
-    from mam import b2
+    from mam.clients import b2
     from mam.settings import load_settings
 
     ready_id = new_video(clip_bytes)
@@ -341,7 +342,7 @@ def test_task_endpoints_validate_and_resume(fns, twelvelabs, demo_token, clip_by
 
 
 def test_webhook_signature_cases(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
-    from mam.twelvelabs import sign_webhook
+    from mam.clients.twelvelabs import sign_webhook
 
     twelvelabs.admin("PUT", "/config", json={"index_seconds": 3})
     vid = new_video(clip_bytes)

@@ -8,8 +8,13 @@ import uuid
 import pytest
 import requests
 from conftest import LOGS, id_token
-from fixtures.library import LibraryFunction, index_entries, new_index_name, store_video, tl_client
-
+from fixtures.library import (
+    LibraryFunction,
+    index_entries,
+    new_index_name,
+    store_video,
+    tl_client,
+)
 from standins.twelvelabs import StandIn, make_video
 
 pytestmark = pytest.mark.timeout(180)
@@ -52,7 +57,7 @@ def _settings():
 
 
 def _exists(key: str) -> bool:
-    from mam import b2
+    from mam.clients import b2
 
     return b2.head(_settings(), key) is not None
 
@@ -105,7 +110,7 @@ def test_pages_never_repeat_or_lose_videos_created_at_the_same_instant(fn, clean
 
 
 def test_detail_plays_the_stored_file_and_unknown_ids_are_404(fn, clean_firestore, clip):
-    from mam import b2
+    from mam.clients import b2
 
     vid = store_video("uploads/{id}/original/clip.mp4", clip, title="Cats", duration=4.2, width=640, height=360,
                       size=len(clip))
@@ -130,7 +135,8 @@ def test_detail_plays_the_stored_file_and_unknown_ids_are_404(fn, clean_firestor
 # ---- delete --------------------------------------------------------------------------------------------------
 def test_delete_removes_b2_objects_then_the_index_entry_then_the_record(fn, clean_firestore, clip, demo_token,
                                                                         standin, index_name):
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
 
     client = tl_client(standin, index_name)
     vid = store_video("uploads/{id}/original/clip.mp4", clip, status="ready")
@@ -157,7 +163,8 @@ def test_delete_removes_b2_objects_then_the_index_entry_then_the_record(fn, clea
 
 
 def test_delete_tolerates_parts_that_are_already_gone(fn, clean_firestore, clip, demo_token, standin, index_name):
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
 
     client = tl_client(standin, index_name)
     # index entry deleted behind our back, B2 file gone too: the record still goes
@@ -220,7 +227,7 @@ def test_delete_all_and_bad_requests(fn, clean_firestore, clip, demo_token, view
 # ---- reset ---------------------------------------------------------------------------------------------------
 def test_reset_needs_an_admin_and_deletes_everything(fn, clean_firestore, clip, demo_token, viewer_token, standin,
                                                      index_name):
-    from mam import b2
+    from mam.clients import b2
 
     client = tl_client(standin, index_name)
     ids = [store_video("uploads/{id}/original/x.mp4", clip) for _ in range(2)]

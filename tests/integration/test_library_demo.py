@@ -26,7 +26,8 @@ def _run(stack) -> dict:
 
 
 def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_firestore, stack):
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
     from mam.library.discover import video_id_for
     from mam.settings import load_settings
 

@@ -1,4 +1,4 @@
-"""The Twelve Labs adapter (mam.twelvelabs) over the official SDK against the local Twelve Labs: what the
+"""The Twelve Labs adapter (mam.clients.twelvelabs) over the official SDK against the local Twelve Labs: what the
 indexing worker and the library's search rely on."""
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import time
 import uuid
 
 import pytest
-from mam import twelvelabs as tl
-
+from mam.clients import twelvelabs as tl
 from standins.twelvelabs import StandIn, make_video, serve_dir
 
 pytestmark = pytest.mark.timeout(120)

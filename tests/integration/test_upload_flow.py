@@ -12,7 +12,6 @@ import os
 import pytest
 import requests
 from conftest import wait_for
-
 from standins.transloadit import make_test_video
 
 pytestmark = pytest.mark.timeout(180)
@@ -99,7 +98,8 @@ def test_upload_is_stored_encoded_and_recorded_through_the_real_notification(par
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     assert _status(parts, [vid], changed.headers["ETag"]).status_code == 304
 
-    from mam import b2, store
+    from mam import store
+    from mam.clients import b2
     from mam.settings import load_settings
 
     video = store.get_video(vid)

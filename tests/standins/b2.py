@@ -36,7 +36,7 @@ class LocalB2:
         return self.endpoint
 
     def client(self, **config: Any) -> Any:
-        """boto3 S3 client on this B2 with its key (configured as mam.b2's clients are)."""
+        """boto3 S3 client on this B2 with its key (configured as mam.clients.b2's clients are)."""
         return s3_client(self.endpoint, key_id=self.key_id, secret=self.secret, region=self.region, **config)
 
     def env(self) -> dict[str, str]:

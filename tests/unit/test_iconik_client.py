@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from mam.iconik.client import (
+from mam.clients.iconik import (
     AuthRejected,
     BadAnswer,
     IconikClient,

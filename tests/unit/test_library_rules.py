@@ -5,7 +5,7 @@ import datetime as dt
 
 import flask
 import pytest
-from mam import b2
+from mam.clients import b2
 from mam.http import ApiError
 from mam.library import api, deletion, discover, listing, search, signature, views
 from mam.settings import load_settings

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 
 import pytest
-from mam import twelvelabs as tl
+from mam.clients import twelvelabs as tl
 from twelvelabs.core.api_error import ApiError
 from twelvelabs.errors import BadRequestError, NotFoundError, TooManyRequestsError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from mam.clients import b2
 from mam.settings import B2Settings, load_settings
-from mam import b2
 from mam.uploads import policy as config
 from mam.uploads import status
 from mam.videos import UPLOADED, Video

@@ -20,15 +20,15 @@ from typing import Any
 import flask
 
 from mam import log
-from mam.http import ApiError, Router, json_body
-from mam.iconik import machine
-from mam.iconik.client import (
+from mam.clients.iconik import (
     AuthRejected,
     IconikClient,
     IconikError,
     NotFound,
     shared_limiter,
 )
+from mam.http import ApiError, Router, json_body
+from mam.iconik import machine
 from mam.iconik.request import (
     CONTEXTS,
     OPERATIONS,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mam import log
-from mam.iconik.client import AuthRejected, IconikError, Unavailable
+from mam.clients.iconik import AuthRejected, IconikError, Unavailable
 from mam.iconik.phases import expand, finish, process, submit, wait
 from mam.iconik.request import ActionBody, ActionQuery
 from mam.iconik.run import Run, new_run

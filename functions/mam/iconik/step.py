@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from mam import log
-from mam.iconik.client import AuthRejected, IconikClient, IconikError, shared_limiter
+from mam.clients.iconik import AuthRejected, IconikClient, IconikError, shared_limiter
 from mam.iconik.run import ADD, REMOVE, Run
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ def find_by_task(task_id: str):
 
 def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
     """Verify and apply one webhook event."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     if not settings.twelvelabs.webhook_secret:
         raise ApiError(404, "webhooks_not_configured", "Twelve Labs webhooks are not configured here")

@@ -17,7 +17,8 @@ import secrets
 import time
 from typing import Any
 
-from mam import b2, idempotency, log, media_keys, store, tasks
+from mam import idempotency, log, media_keys, store, tasks
+from mam.clients import b2
 from mam.indexing import schedule, states
 from mam.settings import Settings
 from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
@@ -58,7 +59,7 @@ def claim(key: str, ctx: TaskContext) -> bool:
 # ---- submit ----------------------------------------------------------------------------------------------------
 def submit(settings: Settings, payload: IndexSubmit, ctx: TaskContext) -> dict[str, Any]:
     """Create the Twelve Labs task of a video in Sending from a presigned URL of its stored file."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     video_id, run, attempt, nonce = payload.video_id, payload.run, payload.attempt, payload.nonce
     video = store.get_video(video_id)
@@ -95,7 +96,7 @@ def submit(settings: Settings, payload: IndexSubmit, ctx: TaskContext) -> dict[s
 
 
 def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc, nonce: str) -> dict[str, Any]:
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     log.warning("twelvelabs submit failed", video_id=video.id, run=run, attempt=attempt, status=exc.status,
                 code=exc.code, error=exc.message[:200])
@@ -119,7 +120,7 @@ def _submit_failed(settings: Settings, video: Video, run: int, attempt: int, exc
 # ---- follow ----------------------------------------------------------------------------------------------------
 def follow(settings: Settings, payload: IndexFollow, ctx: TaskContext) -> dict[str, Any]:
     """One poll of a Twelve Labs task: show its status, finish the video, or schedule the next poll."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     video_id, task_id, hop, started, errors = (payload.video_id, payload.task_id, payload.hop, payload.started,
                                                payload.errors)
@@ -190,7 +191,7 @@ def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:
     """Copy Twelve Labs' thumbnail of a ready task into B2; None (keep the upload's) when there is none."""
     import requests
 
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     urls = list(info.thumbnail_urls)
     if not urls and info.video_id:

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from mam import b2, log, media_keys, store
+from mam import log, media_keys, store
+from mam.clients import b2
 from mam.settings import Settings
 from mam.videos import Video
 
@@ -25,7 +26,7 @@ _GONE = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeleteResult:
     """Per-video result of a delete (`error` is readable and safe to show)."""
 
     ok: bool
@@ -94,7 +95,7 @@ def delete_index_entry(settings: Settings, video: Video) -> bool:
     A video still being indexed has no entry yet; if its task already finished on Twelve Labs' side the entry is
     removed too (best effort: a leftover entry maps to no record and search skips it).
     """
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     client = tl.client_for(settings.twelvelabs)
     if video.tl_video_id:
@@ -115,7 +116,7 @@ def delete_index_entry(settings: Settings, video: Video) -> bool:
 
 
 # ---- the pipeline ---------------------------------------------------------------------------------------------
-def delete_one(settings: Settings, video_id: str, video: Video | None) -> Outcome:
+def delete_one(settings: Settings, video_id: str, video: Video | None) -> DeleteResult:
     """B2 objects -> index entry -> record for one video (`video` None: the record is already gone)."""
     try:
         removed = delete_objects_of(settings, video_id, video)
@@ -123,25 +124,25 @@ def delete_one(settings: Settings, video_id: str, video: Video | None) -> Outcom
         if video:
             store.delete_video(video_id)
     except StepFailed as exc:
-        return Outcome(False, str(exc))
+        return DeleteResult(False, str(exc))
     except Exception as exc:  # noqa: BLE001 - one video's failure must not hide the others' results
         log.error("video delete failed", video_id=video_id, error=type(exc).__name__, detail=str(exc)[:300])
-        return Outcome(False, "Could not delete the video; try again.")
+        return DeleteResult(False, "Could not delete the video; try again.")
     log.info("video deleted", video_id=video_id, objects=removed, index_entry=entry, record=video is not None)
-    return Outcome(True)
+    return DeleteResult(True)
 
 
 def delete_videos(settings: Settings, ids: Iterable[str], videos: dict[str, Video] | None = None,
-                  budget: float = BUDGET_SECONDS) -> dict[str, Outcome]:
-    """Delete many videos in parallel; every id gets an Outcome (those not started within `budget` say so)."""
+                  budget: float = BUDGET_SECONDS) -> dict[str, DeleteResult]:
+    """Delete many videos in parallel; every id gets an DeleteResult (those not started within `budget` say so)."""
     ids = list(dict.fromkeys(ids))
     if videos is None:
         videos = store.get_videos(ids)  # one batched read
     deadline = time.monotonic() + budget
 
-    def one(vid: str) -> tuple[str, Outcome]:
+    def one(vid: str) -> tuple[str, DeleteResult]:
         if time.monotonic() > deadline:
-            return vid, Outcome(False, NOT_REACHED)
+            return vid, DeleteResult(False, NOT_REACHED)
         return vid, delete_one(settings, vid, videos.get(vid))
 
     if not ids:
@@ -196,7 +197,7 @@ def _sweep_b2(settings: Settings) -> int:
 
 def _sweep_index(settings: Settings, deadline: float) -> int:
     """Remove index entries whose `mam_id` names no record (orphans of races between delete and indexing)."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     try:
         entries = index_entries(settings, deadline)
@@ -219,7 +220,7 @@ def _sweep_index(settings: Settings, deadline: float) -> int:
 
 def index_entries(settings: Settings, deadline: float, page_limit: int = 50) -> list[tuple[str, str | None]]:
     """(Twelve Labs video id, our mam_id) of every entry in the index, page by page until `deadline`."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     client = tl.client_for(settings.twelvelabs)
     out: list[tuple[str, str | None]] = []

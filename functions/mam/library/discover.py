@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from mam import b2, log, store
+from mam import log, store
+from mam.clients import b2
 from mam.settings import Settings
 from mam.store import claims
 from mam.videos import UPLOADED, Video, utcnow

@@ -56,7 +56,7 @@ def parse_token(raw: str | None) -> str | None:
 
 def search(settings: Settings, query: str, options: list[str], page_token: str | None = None) -> dict[str, Any]:
     """{"query", "results": [{"video": Video, "clips": [Clip]}], "next_page_token"} of one page."""
-    from mam import twelvelabs as tl
+    from mam.clients import twelvelabs as tl
 
     client = tl.client_for(settings.twelvelabs)
     try:

@@ -1,12 +1,12 @@
 """The `Video` JSON of api/openapi.yaml, with browser URLs for playback and the thumbnail.
 
-URLs come from `mam.b2.browser_url`, which reuses presigned URLs so browsers can cache thumbnails.
+URLs come from `mam.clients.b2.browser_url`, which reuses presigned URLs so browsers can cache thumbnails.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from mam import b2
+from mam.clients import b2
 from mam.settings import Settings
 from mam.videos import READY, Video
 

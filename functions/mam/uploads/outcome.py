@@ -30,7 +30,7 @@ REASONS = {
 
 
 @dataclass
-class Outcome:
+class AssemblyOutcome:
     """The parts of an assembly status our video record needs."""
 
     assembly_id: str
@@ -123,19 +123,19 @@ def failure_reason(status: dict[str, Any]) -> str:
     return text[:300]
 
 
-def parse(status: dict[str, Any]) -> Outcome:
-    """Turn an Assembly Status (notification or API GET) into an Outcome."""
+def parse(status: dict[str, Any]) -> AssemblyOutcome:
+    """Turn an Assembly Status (notification or API GET) into an AssemblyOutcome."""
     assembly_id = str(status.get("assembly_id") or "")
     video_id = video_id_of(status)
     ok = status.get("ok")
     if status.get("error") or ok in ("ASSEMBLY_CANCELED", "REQUEST_ABORTED"):
-        return Outcome(assembly_id, video_id, FAILED, failure_reason(status))
+        return AssemblyOutcome(assembly_id, video_id, FAILED, failure_reason(status))
     if ok != "ASSEMBLY_COMPLETED":
-        return Outcome(assembly_id, video_id, RUNNING)
+        return AssemblyOutcome(assembly_id, video_id, RUNNING)
     if not video_id:
-        return Outcome(assembly_id, None, FAILED, "The upload is not linked to a video.")
+        return AssemblyOutcome(assembly_id, None, FAILED, "The upload is not linked to a video.")
     results = status.get("results") if isinstance(status.get("results"), dict) else {}
-    out = Outcome(assembly_id, video_id, COMPLETED,
+    out = AssemblyOutcome(assembly_id, video_id, COMPLETED,
                   original_key=_stored_key(results, STORE_ORIGINAL, video_id),
                   web_key=_stored_key(results, STORE_WEB, video_id),
                   thumbnail_key=_stored_key(results, STORE_THUMBNAIL, video_id))
@@ -149,11 +149,11 @@ def parse(status: dict[str, Any]) -> Outcome:
     out.height = _num(meta.get("height"), int) or _num(web_meta.get("height"), int)
     out.size = _num(upload.get("size"), int)
     if not out.original_key and not out.web_key:
-        return Outcome(assembly_id, video_id, FAILED, "The upload finished but no file was stored.")
+        return AssemblyOutcome(assembly_id, video_id, FAILED, "The upload finished but no file was stored.")
     if not out.web_key:
         # No keys on a failed record: the API would offer the unplayable original as playback_url. The files
         # stay under uploads/<video_id>/, which deleting the video sweeps as a whole.
-        return Outcome(assembly_id, video_id, FAILED,
+        return AssemblyOutcome(assembly_id, video_id, FAILED,
                        "The file is not a video that can be played (no video stream was found).",
                        size=out.size)
     return out

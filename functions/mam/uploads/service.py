@@ -10,12 +10,13 @@ import flask
 
 from mam import idempotency, log, store
 from mam.auth import require_reader, require_user
+from mam.clients import transloadit
 from mam.http import ApiError, id_list, json_body
 from mam.manifest import function_url
 from mam.settings import Settings
 from mam.task_routes import UPLOAD_CHECK, UploadCheck
 from mam.tasks import Enqueued, TaskContext
-from mam.uploads import api, notification, outcome, status, transitions
+from mam.uploads import notification, outcome, states, status
 from mam.uploads.policy import CheckPolicy, human_duration, policy_for
 from mam.uploads.template import build_params
 from mam.videos import UPLOADING, Video, new_video_id, utcnow
@@ -79,7 +80,7 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
     except Exception as exc:  # noqa: BLE001 - without its safety net the upload could hang forever: refuse it instead
         log.error("could not schedule the upload check", video_id=video.id, error=type(exc).__name__)
         reason = "The upload could not be prepared; try again."
-        idempotency.transition(video.id, lambda v: transitions.give_up(v, reason))
+        idempotency.transition(video.id, lambda v: states.give_up(v, reason))
         raise ApiError(503, "tasks_unavailable", "the upload could not be prepared; try again in a moment") from None
     signed = build_params(
         auth_key=t.auth_key, auth_secret=t.auth_secret, video_id=video.id,
@@ -131,7 +132,7 @@ def handle_notification(request: flask.Request, settings: Settings) -> dict[str,
     if not video_id:
         log.warning("notification for an unknown assembly", assembly_id=note.assembly_id)
         return {"ok": True, "result": "ignored_unknown_assembly", "assembly_id": note.assembly_id}
-    video, label = idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, result))
+    video, label = idempotency.transition(video_id, lambda v: states.apply_outcome(v, result))
     if video is None:
         log.warning("notification for an unknown video", assembly_id=note.assembly_id, video_id=video_id)
         return {"ok": True, "result": "ignored_unknown_video", "assembly_id": note.assembly_id, "video_id": video_id}
@@ -147,15 +148,15 @@ def _enqueue_check(video_id: str, attempt: int, policy: CheckPolicy, delay: floa
                                 delay_seconds=delay)
 
 
-def _assembly_outcomes(settings: Settings, video: Video) -> list[outcome.Outcome]:
+def _assembly_outcomes(settings: Settings, video: Video) -> list[outcome.AssemblyOutcome]:
     """Outcomes of the video's assembly (recorded id, else a keyword search), newest first, ours only."""
     t = settings.transloadit
-    ids = [video.assembly_id] if video.assembly_id else api.find_assembly_ids(t, video.id, video.created_at)
+    ids = [video.assembly_id] if video.assembly_id else transloadit.find_assembly_ids(t, video.id, video.created_at)
     found = []
     for assembly_id in ids[:5]:
         try:
-            parsed = outcome.parse(api.get_assembly(t, assembly_id))
-        except api.AssemblyNotFound:
+            parsed = outcome.parse(transloadit.get_assembly(t, assembly_id))
+        except transloadit.AssemblyNotFound:
             continue
         if parsed.video_id == video.id:
             found.append(parsed)
@@ -167,12 +168,12 @@ def _reschedule(video_id: str, attempt: int, policy: CheckPolicy, limit: float, 
     nxt = attempt + 1
     delay = int(max(1, min(policy.delay(nxt), limit - now + 1)))
     _enqueue_check(video_id, nxt, policy, delay)
-    idempotency.transition(video_id, transitions.count_check)
+    idempotency.transition(video_id, states.count_check)
     return {"done": False, "result": "rescheduled", "video_id": video_id, "next_attempt": nxt, "delay_seconds": delay}
 
 
 def _give_up(video_id: str, reason: str) -> dict[str, Any]:
-    after, label = idempotency.transition(video_id, lambda v: transitions.give_up(v, reason))
+    after, label = idempotency.transition(video_id, lambda v: states.give_up(v, reason))
     log.warning("upload given up", video_id=video_id, reason=reason, result=label)
     return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
 
@@ -197,7 +198,7 @@ def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[
     out_of_time = now >= policy.deadline or attempt >= MAX_CHECK_ATTEMPTS
     try:
         found = _assembly_outcomes(settings, video)
-    except api.TransloaditUnavailable as exc:
+    except transloadit.TransloaditUnavailable as exc:
         log.warning("upload check could not reach TransloadIt", video_id=video_id, attempt=attempt, error=str(exc))
         if out_of_time:
             return _give_up(video_id, "The upload could not be confirmed with TransloadIt in time.")
@@ -205,12 +206,12 @@ def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[
     terminal = sorted((o for o in found if o.state in (outcome.COMPLETED, outcome.FAILED)),
                       key=lambda o: o.state != outcome.COMPLETED)  # a completed assembly wins over a failed one
     if terminal:
-        after, label = idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, terminal[0]))
+        after, label = idempotency.transition(video_id, lambda v: states.apply_outcome(v, terminal[0]))
         log.info("upload check recorded the assembly", video_id=video_id, assembly_id=terminal[0].assembly_id,
                  result=label, task=ctx.name, attempt=attempt, status=after.status if after else None)
         return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
     if found:  # still uploading/executing at TransloadIt: note the assembly, look again later
-        idempotency.transition(video_id, lambda v: transitions.apply_outcome(v, found[0]))
+        idempotency.transition(video_id, lambda v: states.apply_outcome(v, found[0]))
         if out_of_time:
             return _give_up(video_id, "The upload did not finish within "
                             f"{human_duration(policy.deadline - started)}.")

@@ -5,7 +5,8 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
-from mam import b2, store
+from mam import store
+from mam.clients import b2
 from mam.settings import B2Settings
 from mam.store import rest
 from mam.uploads.coalesce import BatchReader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from mam.iconik.client import NotFound
+from mam.clients.iconik import NotFound
 from mam.iconik.request import is_uuid
 from mam.iconik.run import Expansion, Frontier, WaitState
 from mam.iconik.step import PhaseResult, Step, StepFailed

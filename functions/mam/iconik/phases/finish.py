@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from mam import log
+from mam.clients.iconik import IconikError
 from mam.iconik import jobs
-from mam.iconik.client import IconikError
 from mam.iconik.run import REMOVE
 from mam.iconik.step import PhaseResult, Step
 from mam.store import iconik_runs as runs

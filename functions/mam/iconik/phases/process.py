@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mam.clients.iconik import AuthRejected, BadAnswer, IconikClient, NotFound
 from mam.iconik import verify
-from mam.iconik.client import AuthRejected, BadAnswer, IconikClient, NotFound
 from mam.iconik.run import REMOVE, Cursor
 from mam.iconik.step import PhaseResult, Step, StepFailed
 from mam.store import iconik_runs as runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mam.iconik.client import BadAnswer, NotFound
+from mam.clients.iconik import BadAnswer, NotFound
 from mam.iconik.run import ADD, CopyJob, Run
 from mam.iconik.step import PhaseResult, Step
 from mam.store import iconik_runs as runs

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from mam.clients.iconik import BadAnswer, NotFound
 from mam.iconik import jobs
-from mam.iconik.client import BadAnswer, NotFound
 from mam.iconik.run import CopyJob, Cursor
 from mam.iconik.step import PhaseResult, Step, StepFailed
 

@@ -1,21 +1,21 @@
 """Upload state rules: idempotent, out-of-order safe, never touching a video that moved on."""
 from __future__ import annotations
 
-from mam.uploads import transitions as tr
-from mam.uploads.outcome import COMPLETED, FAILED, RUNNING, Outcome
+from mam.uploads import states as tr
+from mam.uploads.outcome import COMPLETED, FAILED, RUNNING, AssemblyOutcome
 from mam.videos import FAILED as V_FAILED
 from mam.videos import INDEXING, READY, UPLOADED, UPLOADING, Video
 
 A1, A2 = "a" * 32, "b" * 32
 
 
-def done(aid: str = A1) -> Outcome:
-    return Outcome(aid, "v1", COMPLETED, original_key="uploads/v1/original/x.mov", web_key="uploads/v1/web.mp4",
+def done(aid: str = A1) -> AssemblyOutcome:
+    return AssemblyOutcome(aid, "v1", COMPLETED, original_key="uploads/v1/original/x.mov", web_key="uploads/v1/web.mp4",
                    thumbnail_key="uploads/v1/thumbnail.jpg", duration=3.0, size=10, width=640, height=480)
 
 
-def failed(aid: str = A1) -> Outcome:
-    return Outcome(aid, "v1", FAILED, reason="The upload was canceled.")
+def failed(aid: str = A1) -> AssemblyOutcome:
+    return AssemblyOutcome(aid, "v1", FAILED, reason="The upload was canceled.")
 
 
 def test_completion_records_everything_and_a_replay_changes_nothing():
@@ -37,16 +37,16 @@ def test_failure_records_reason_and_replay_is_a_no_op():
 def test_late_running_or_error_after_completion_is_ignored():
     v = Video(id="v1", title="t")
     tr.apply_outcome(v, done())
-    for late in (Outcome(A1, "v1", RUNNING), failed()):
+    for late in (AssemblyOutcome(A1, "v1", RUNNING), failed()):
         assert tr.apply_outcome(v, late)[0] is False
     assert v.status == UPLOADED
 
 
 def test_running_only_notes_the_assembly_id_once():
     v = Video(id="v1", title="t")
-    assert tr.apply_outcome(v, Outcome(A1, "v1", RUNNING)) == (True, tr.NOTED)
+    assert tr.apply_outcome(v, AssemblyOutcome(A1, "v1", RUNNING)) == (True, tr.NOTED)
     assert v.status == UPLOADING and v.assembly_id == A1
-    assert tr.apply_outcome(v, Outcome(A1, "v1", RUNNING)) == (False, tr.UNCHANGED)
+    assert tr.apply_outcome(v, AssemblyOutcome(A1, "v1", RUNNING)) == (False, tr.UNCHANGED)
 
 
 def test_completion_after_our_own_timeout_wins_but_not_after_indexing_failure():

@@ -5,7 +5,7 @@ transaction, so concurrent deliveries serialise; replays and out-of-order delive
 """
 from __future__ import annotations
 
-from mam.uploads.outcome import COMPLETED, FAILED, Outcome
+from mam.uploads.outcome import COMPLETED, FAILED, AssemblyOutcome
 from mam.videos import FAILED as V_FAILED
 from mam.videos import UPLOADED, UPLOADING, Video
 
@@ -22,7 +22,7 @@ def _upload_never_recorded(video: Video) -> bool:
     return not video.b2_original and not video.b2_web
 
 
-def apply_outcome(video: Video, outcome: Outcome) -> tuple[bool, str]:
+def apply_outcome(video: Video, outcome: AssemblyOutcome) -> tuple[bool, str]:
     """Apply an assembly outcome to the video.
 
     - uploading: a terminal outcome is recorded (first terminal wins); a running one only notes the assembly id.
@@ -50,7 +50,7 @@ def apply_outcome(video: Video, outcome: Outcome) -> tuple[bool, str]:
     return False, LATER_STATE
 
 
-def _record(video: Video, outcome: Outcome) -> None:
+def _record(video: Video, outcome: AssemblyOutcome) -> None:
     video.assembly_id = outcome.assembly_id
     if outcome.state == COMPLETED:
         video.status = UPLOADED
