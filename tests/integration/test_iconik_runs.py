@@ -282,6 +282,18 @@ def test_add_reports_assets_without_a_format_and_failed_copies(ik):
     assert hashlib.md5(data).hexdigest() == hashlib.md5(content(s["asset_ids"][1], "ORIGINAL", 321)).hexdigest()
 
 
+def test_add_reports_short_or_different_copies_as_failed_with_the_reason(ik):
+    s = ik.admin.seed({"assets": 4, "formats": {"ORIGINAL": ["B2"]}, "file_size": 1000})
+    short, corrupt, *good = s["asset_ids"]
+    ik.admin.copy_faults({short: "truncate", corrupt: "corrupt"})
+    run = ik.wait_run(post_action(ik, "add", body_for(ik, assets=s["asset_ids"])))
+    assert run["status"] == "partial" and run["summary"]["done"] == 2 and run["summary"]["failed"] == 2
+    states = ik.run_assets(run["id"])
+    assert states[short]["state"] == "failed" and "has 500 bytes, B2 has 1000" in states[short]["reason"]
+    assert states[corrupt]["state"] == "failed" and "different checksum" in states[corrupt]["reason"]
+    assert {states[a]["state"] for a in good} == {"done"}
+
+
 def test_assets_are_removed_while_the_copy_job_still_runs(ik):
     s = ik.admin.seed({"collections": [{"assets": 12}], "file_size": 100})
     ik.admin.config(copy_delay_ms=250)  # a 3 s copy job

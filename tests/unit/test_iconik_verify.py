@@ -91,17 +91,52 @@ def test_other_storages_are_never_deleted():
     assert "elsewhere" not in remove(formats, sets, files).delete_ids
 
 
+def add(formats, sets, files, formats_to_add=("ORIGINAL",)):
+    return check_add(formats, sets, files, ll=LL, b2=B2, add_formats=formats_to_add)
+
+
 def test_check_add():
-    formats, sets, files = asset()
-    assert check_add(formats, sets, files, ll=LL, add_formats=("ORIGINAL", "PPRO_PROXY")).ok
-    c = check_add(formats, sets, files, ll=LL, add_formats=("ORIGINAL", "EDIT_PROXY"))
+    formats, sets, files = asset(b2_files=[{}])
+    assert add(formats, sets, files, ("ORIGINAL", "PPRO_PROXY")).ok
+    c = add(formats, sets, files, ("ORIGINAL", "EDIT_PROXY"))
     assert c.ok and c.notes == ("no EDIT_PROXY format",)
     files[0]["status"] = "OPEN"
-    assert "not complete" in check_add(formats, sets, files, ll=LL, add_formats=("ORIGINAL",)).reason
+    assert "not complete" in add(formats, sets, files).reason
     formats, sets, files = asset(proxy=False)
     sets[0]["storage_id"] = B2
-    assert "not on LucidLink" in check_add(formats, sets, files, ll=LL, add_formats=("ORIGINAL",)).reason
-    assert not check_add(formats, sets, files, ll=LL, add_formats=("EDIT_PROXY",)).ok
+    assert "not on LucidLink" in add(formats, sets, files).reason
+    assert not add(formats, sets, files, ("EDIT_PROXY",)).ok
+
+
+@pytest.mark.parametrize("ll_file,reason", [
+    ({"size": 50}, "LucidLink copy of clip.mov has 50 bytes, B2 has 100"),
+    ({"size": 150}, "LucidLink copy of clip.mov has 150 bytes, B2 has 100"),
+    ({"checksum": "ABD"}, "LucidLink copy of clip.mov has a different checksum"),
+    ({"size": None}, "size of clip.mov unknown on LucidLink"),
+    ({"name": "other.mov"}, "other.mov (ORIGINAL) on LucidLink matches no file on B2"),
+])
+def test_add_fails_a_copy_that_differs_from_its_b2_source(ll_file, reason):
+    c = add(*asset(b2_files=[{}], ll_files=[ll_file], proxy=False))
+    assert not c.ok and c.reason == reason
+
+
+def test_add_compares_checksums_only_when_both_sides_have_one_and_ignores_their_case():
+    assert add(*asset(b2_files=[{"checksum": None}], ll_files=[{}], proxy=False)).ok
+    assert add(*asset(b2_files=[{"checksum": "ABC"}], ll_files=[{}], proxy=False)).ok
+
+
+def test_add_compares_with_another_storage_when_b2_does_not_hold_the_format():
+    formats, sets, files = asset(ll_files=[{"size": 10}], proxy=False)
+    sets.append({"id": "s3-orig", "format_id": "f-orig", "storage_id": OTHER, "status": "ACTIVE"})
+    files.append({"id": "s3-0", "file_set_id": "s3-orig", "name": "clip.mov", "size": 100, "status": "CLOSED"})
+    assert add(formats, sets, files).reason == "LucidLink copy of clip.mov has 10 bytes, its source has 100"
+    files[-1]["size"] = 10
+    assert add(formats, sets, files).ok
+
+
+def test_add_without_any_source_to_compare_with_is_noted():
+    c = add(*asset(proxy=False))
+    assert c.ok and c.notes == ("ORIGINAL: no source copy to compare with",)
 
 
 @pytest.mark.parametrize("status,done,warn_ok,warn_no", [

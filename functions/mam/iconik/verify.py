@@ -3,6 +3,9 @@
 Remove: an asset's LucidLink file sets may be deleted only when every format that must be safe on B2 is there:
 an ACTIVE B2 file set whose files are present and CLOSED, each LucidLink file of that format matched on B2 by
 name with the same size, and the same checksum when both sides have one. Anything less keeps the files.
+
+Add: every LucidLink file of a requested format must be CLOSED and match its source (the same format's file on B2,
+else on another storage) by name, size, and checksum when both sides have one: a short or different copy fails.
 """
 from __future__ import annotations
 
@@ -37,16 +40,17 @@ def _files_of(files: Iterable[dict], set_ids: set[str]) -> list[dict]:
             and f.get("type", "FILE") == "FILE"]
 
 
-def _same_copy(ll: dict, b2: dict) -> str:
-    """"" if `b2` is a confirmed copy of `ll`, else why not."""
-    if b2.get("status") != "CLOSED":
-        return f"B2 copy of {ll.get('name')} is {b2.get('status') or 'not closed'}"
-    if ll.get("size") is None or b2.get("size") is None:
-        return f"size of {ll.get('name')} unknown on {'B2' if b2.get('size') is None else 'LucidLink'}"
-    if int(ll["size"]) != int(b2["size"]):
-        return f"B2 copy of {ll.get('name')} has {b2['size']} bytes, LucidLink has {ll['size']}"
-    if ll.get("checksum") and b2.get("checksum") and str(ll["checksum"]).lower() != str(b2["checksum"]).lower():
-        return f"B2 copy of {ll.get('name')} has a different checksum"
+def _differs(copy: dict, source: dict, *, copy_on: str, source_on: str) -> str:
+    """"" if `copy` (on `copy_on`) is a complete copy of `source` (on `source_on`), else why not."""
+    name = source.get("name")
+    if copy.get("status") != "CLOSED":
+        return f"{copy_on} copy of {name} is {copy.get('status') or 'not closed'}"
+    if source.get("size") is None or copy.get("size") is None:
+        return f"size of {name} unknown on {copy_on if copy.get('size') is None else source_on}"
+    if int(source["size"]) != int(copy["size"]):
+        return f"{copy_on} copy of {name} has {copy['size']} bytes, {source_on} has {source['size']}"
+    if source.get("checksum") and copy.get("checksum") and str(source["checksum"]).lower() != str(copy["checksum"]).lower():
+        return f"{copy_on} copy of {name} has a different checksum"
     return ""
 
 
@@ -73,7 +77,7 @@ def confirm_on_b2(fmt_name: str, formats: dict[str, dict], file_sets: list[dict]
         candidates = [f for f in b2_files if f.get("name") == src.get("name")]
         if not candidates:
             return f"{src.get('name')} ({fmt_name}) is missing on B2"
-        reasons = [_same_copy(src, c) for c in candidates]
+        reasons = [_differs(c, src, copy_on="B2", source_on="LucidLink") for c in candidates]
         if all(reasons):
             return reasons[0]
     return ""
@@ -104,9 +108,21 @@ def check_remove(formats: list[dict], file_sets: list[dict], files: list[dict], 
     return Check(True, "", tuple(dict.fromkeys(delete)), tuple(dict.fromkeys(purge)), tuple(notes))
 
 
-def check_add(formats: list[dict], file_sets: list[dict], files: list[dict], *, ll: str,
+def _source_files(file_sets: list[dict], files: list[dict], format_id: str, *, ll: str,
+                  b2: str) -> tuple[str, list[dict]]:
+    """Where the LucidLink copy of a format came from and its closed files: B2 when it has the format, else the
+    other storages that do."""
+    others = [s for s in file_sets if s.get("format_id") == format_id and s.get("storage_id") != ll
+              and s.get("status", "ACTIVE") == "ACTIVE"]
+    on_b2 = [s for s in others if s.get("storage_id") == b2]
+    chosen = on_b2 or others
+    closed = [f for f in _files_of(files, {s["id"] for s in chosen}) if f.get("status") == "CLOSED"]
+    return ("B2" if on_b2 else "its source"), closed
+
+
+def check_add(formats: list[dict], file_sets: list[dict], files: list[dict], *, ll: str, b2: str,
               add_formats: Iterable[str]) -> Check:
-    """Did the copy to LucidLink land? Formats the asset does not have are noted, not failures."""
+    """Did a complete copy land on LucidLink? Formats the asset does not have are noted, not failures."""
     by_name = _by_name(formats)
     notes: list[str] = []
     present = 0
@@ -122,6 +138,19 @@ def check_add(formats: list[dict], file_sets: list[dict], files: list[dict], *, 
         open_files = [f.get("name") for f in ll_files if f.get("status") != "CLOSED"]
         if open_files:
             return Check(False, f"{name} copy on LucidLink is not complete ({open_files[0]})", notes=tuple(notes))
+        source_on, sources = _source_files(file_sets, files, fmt["id"], ll=ll, b2=b2)
+        if not sources:
+            notes.append(f"{name}: no source copy to compare with")
+            present += 1
+            continue
+        for copy in ll_files:
+            same_name = [src for src in sources if src.get("name") == copy.get("name")]
+            if not same_name:
+                return Check(False, f"{copy.get('name')} ({name}) on LucidLink matches no file on {source_on}",
+                             notes=tuple(notes))
+            reasons = [_differs(copy, src, copy_on="LucidLink", source_on=source_on) for src in same_name]
+            if all(reasons):
+                return Check(False, reasons[0], notes=tuple(notes))
         present += 1
     if present == 0:
         return Check(False, "asset has none of the requested formats", notes=tuple(notes))

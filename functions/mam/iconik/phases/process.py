@@ -76,7 +76,7 @@ def _process_batch(step: Step, pool: cf.ThreadPoolExecutor, todo: list[tuple[str
         if removing:
             return verify.check_remove(formats, sets, files, ll=ll, b2=b2, verify_formats=run.verify_formats,
                                        delete_formats=run.formats)
-        return verify.check_add(formats, sets, files, ll=ll, add_formats=run.formats)
+        return verify.check_add(formats, sets, files, ll=ll, b2=b2, add_formats=run.formats)
 
     pending = [a for a, d in todo if d.get("state") == runs.PENDING]
     # (delete then purge, purge only) per confirmed asset; "resumed" ones were confirmed by an earlier attempt
