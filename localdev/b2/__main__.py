@@ -21,6 +21,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--region", default=os.environ.get("B2_REGION") or "us-west-004")
     p.add_argument("--max-skew", type=float, default=900.0,
                    help="seconds a header-signed request's date may differ from this clock (default 900)")
+    p.add_argument("--moto-versions", action="store_true",
+                   help="let moto answer ListObjectVersions (it copies every body in the bucket per call; only for "
+                        "comparing with the layer's answer: tests/contract/test_b2_versions.py, bench/b2_versions_memory.py)")
     return p.parse_args(argv)
 
 
@@ -42,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from .server import QuietHandler
     from .sigv4 import Credentials
 
-    app = create_app(Credentials(args.key_id, secret, args.region), max_skew=args.max_skew)
+    app = create_app(Credentials(args.key_id, secret, args.region), max_skew=args.max_skew,
+                     moto_versions=args.moto_versions)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietHandler)
     log("INFO", "local B2 ready", url=f"http://{args.host}:{server.port}", region=args.region, key_id=args.key_id)
     signal.signal(signal.SIGTERM, _stop)

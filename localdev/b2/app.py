@@ -2,7 +2,8 @@
 
 moto keeps the objects and answers every request this layer lets through; the layer adds what moto does not do:
 SigV4 verification with the one configured application key, B2's refusals (rules.py) and B2's CORS preflight
-evaluation (cors.py). `GET /_health` answers readiness without credentials (B2 has no such route; no bucket can
+evaluation (cors.py) — and it answers ListObjectVersions itself (versions.py: moto's answer copies every body in the
+bucket on each call). `GET /_health` answers readiness without credentials (B2 has no such route; no bucket can
 be named `_health`).
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 
-from . import cors, errors, request, rules, sigv4
+from . import cors, errors, request, rules, sigv4, versions
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -27,8 +28,9 @@ class StrictB2:
     """Verify every request's signature and apply B2's rules, then hand it to `app` (moto) unchanged."""
 
     def __init__(self, app: WSGIApp, creds: sigv4.Credentials, max_skew: float = 900.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, moto_versions: bool = False) -> None:
         self.app = app
+        self.moto_versions = moto_versions  # let moto answer version listings (copies every body: comparisons only)
         self.creds = creds
         self.max_skew = max_skew
         self.clock = clock
@@ -45,6 +47,10 @@ class StrictB2:
         try:
             sigv4.verify(req, self.creds, self.clock(), self.max_skew)
             rules.check(req)
+            if not self.moto_versions and versions.is_listing(req):
+                listed = versions.answer(req, start_response)
+                if listed is not None:
+                    return listed
         except errors.B2Error as exc:
             log("WARNING", "b2 refused a request", method=method, path=req.raw_path, status=exc.status,
                 code=exc.code, detail=exc.message)
@@ -73,6 +79,6 @@ def moto_app() -> WSGIApp:
     return DomainDispatcherApplication(create_backend_app)
 
 
-def create_app(creds: sigv4.Credentials, max_skew: float = 900.0) -> StrictB2:
+def create_app(creds: sigv4.Credentials, max_skew: float = 900.0, moto_versions: bool = False) -> StrictB2:
     """The strict layer around a fresh moto app."""
-    return StrictB2(moto_app(), creds, max_skew=max_skew)
+    return StrictB2(moto_app(), creds, max_skew=max_skew, moto_versions=moto_versions)

@@ -17,7 +17,8 @@ class LocalB2:
     `buckets` are created at start (idempotent); `key_id`/`secret` default to the local stack's application key."""
 
     def __init__(self, *, port: int | None = None, key_id: str | None = None, secret: str | None = None,
-                 region: str = REGION, buckets: tuple[str, ...] = ("mam-local",), max_skew: float | None = None):
+                 region: str = REGION, buckets: tuple[str, ...] = ("mam-local",), max_skew: float | None = None,
+                 args: tuple[str, ...] = ()):
         default_id, default_secret = stack_key()
         self.key_id = key_id or default_id
         self.secret = secret or default_secret
@@ -26,6 +27,7 @@ class LocalB2:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.buckets = buckets
         self.max_skew = max_skew
+        self.args = args  # more command-line options (e.g. --moto-versions)
         self._started: Started | None = None
         fd, self._log_path = tempfile.mkstemp(prefix="local-b2-", suffix=".log")
         os.close(fd)
@@ -55,6 +57,7 @@ class LocalB2:
         cmd = [sys.executable, "-m", "localdev.b2", "--port", str(self.port)]
         if self.max_skew is not None:
             cmd += ["--max-skew", str(self.max_skew)]
+        cmd += list(self.args)
         self._started = start(Service("local-b2", self.port, cmd, ready_url=self.endpoint + "/_health"), env,
                               self._log_path)
         s3 = self.client()
@@ -64,6 +67,12 @@ class LocalB2:
             except s3.exceptions.BucketAlreadyOwnedByYou:
                 pass
         return self
+
+    @property
+    def pid(self) -> int:
+        """The process id (for reading its memory in /proc)."""
+        assert self._started is not None, "not started"
+        return self._started.pid
 
     def stop(self) -> None:
         """Stop the process (its state goes with it)."""
