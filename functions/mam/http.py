@@ -9,16 +9,27 @@ import json
 import re
 import time
 import traceback
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import flask
+from werkzeug.exceptions import HTTPException
 
 from mam import log
 
 Handler = Callable[..., Any]
 MAX_JSON_BYTES = 1_000_000
+MAX_JSON_DEPTH = 32  # our bodies nest 3 deep, TransloadIt's status about 8; Python's parser recurses per level
+JSON_TYPES = ("application/json",)  # `application/json; charset=utf-8` too: the parameters are not part of mimetype
+
+# A JSON string (its escapes included) and the bytes that are neither brackets nor braces: what the depth scan drops.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
+_LONE_SURROGATE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 class ApiError(Exception):
@@ -33,9 +44,10 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> flask.Response:
-    """Build the JSON error body every function uses."""
+    """Build the JSON error body every function uses (its `code` also goes to the request's log line)."""
     resp = flask.Response(json.dumps({"error": {"code": code, "message": message}}), status=status,
                           mimetype="application/json")
+    resp.error_code = code  # read by Router.__call__ for the one log line of the request
     for k, v in (headers or {}).items():
         resp.headers[k] = v
     return resp
@@ -60,15 +72,90 @@ def raw_body(request: flask.Request, max_bytes: int, what: str = "request body")
     return raw
 
 
-def json_body(request: flask.Request, *, max_bytes: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """Parse the request body as a JSON object or raise a 400/413 ApiError that says what is wrong."""
+class JsonError(ValueError):
+    """A body that is not acceptable JSON: `code` is `invalid_json` or `json_too_deep`, `message` says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def json_depth_exceeds(raw: bytes, max_depth: int) -> bool:
+    """True when `raw` nests arrays/objects deeper than `max_depth`, found without recursion (strings skipped).
+
+    Only structure outside strings counts; for text that is not JSON the answer is a guess, which is fine: the parser
+    refuses it anyway."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    if len(brackets) <= max_depth:  # cheap exit: too few brackets to nest that deep
+        return False
+    return max(accumulate(array("b", brackets)), default=0) > max_depth
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if a string anywhere in `value` holds a lone UTF-16 surrogate (`"\\ud800"`), which no store can write."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_json(raw: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON text safely: nesting deeper than `max_depth`, invalid UTF-8, lone surrogates and anything the parser
+    refuses (RecursionError included) raise JsonError; it never raises anything else."""
+    if isinstance(raw, str):
+        try:
+            data = raw.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            raise JsonError("invalid_json", "the body is not valid JSON (UTF-8)") from None
+    else:
+        data = raw
+    if json_depth_exceeds(data, max_depth):
+        raise JsonError("json_too_deep", f"the JSON nests deeper than {max_depth} levels")
+    try:
+        value = json.loads(data)
+    except RecursionError:  # the depth check should have stopped it; never a 500 all the same
+        raise JsonError("json_too_deep", f"the JSON nests deeper than {max_depth} levels") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError (invalid UTF-8) and too many digits are ValueErrors
+        raise JsonError("invalid_json", "the body is not valid JSON (UTF-8)") from None
+    # json.loads decodes with "surrogatepass": a surrogate arrives escaped (\\ud800) or as UTF-8-like bytes (0xED)
+    if (b"\xed" in data or _LONE_SURROGATE.search(data)) and _has_lone_surrogate(value):
+        raise JsonError("invalid_json", "the JSON holds an unpaired UTF-16 surrogate")
+    return value
+
+
+def require_json_type(request: flask.Request) -> None:
+    """A 415 ApiError unless the request says its body is JSON (`application/json`, parameters allowed)."""
+    if request.mimetype not in JSON_TYPES:
+        given = (request.mimetype or "none")[:100]
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as application/json (Content-Type was {given})", {"Accept-Post": JSON_TYPES[0]})
+
+
+def json_body(request: flask.Request, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH,
+              content_type: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError: 415 wrong Content-Type (unless `content_type` is False:
+    senders whose content type is not ours to choose), 413 larger than `max_bytes`, 400 not JSON, too deep, not an
+    object. The one JSON reader of every route."""
+    if content_type:
+        require_json_type(request)
     raw = raw_body(request, max_bytes)
     if not raw:
         raise ApiError(400, "invalid_json", "request body must be a JSON object")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from None
+        body = parse_json(raw, max_depth=max_depth)
+    except JsonError as exc:
+        raise ApiError(400, exc.code, f"request body: {exc.message}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "request body must be a JSON object")
     return body
@@ -156,8 +243,10 @@ class Router:
         started = time.monotonic()
         resp = self._dispatch(request)
         resp = self._cors(request, resp)
-        log.info("request", function=self.name, method=request.method, path=request.path,
-                 status=resp.status_code, ms=round((time.monotonic() - started) * 1000, 1))
+        # one line per request; a refused one names its error code (a client error never logs a stack)
+        fields = {"code": resp.error_code} if getattr(resp, "error_code", None) else {}
+        log.info("request", function=self.name, method=request.method, path=request.path[:300],
+                 status=resp.status_code, ms=round((time.monotonic() - started) * 1000, 1), **fields)
         return resp
 
     def _dispatch(self, request: flask.Request) -> flask.Response:
@@ -184,13 +273,16 @@ class Router:
             result = handler(request, **params)
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, exc.headers)
-        except Exception as exc:  # the caller gets a clean 503 or 500; the stack goes to the log only
+        except Exception as exc:  # noqa: BLE001 - a clean 4xx, 503 or 500; a stack goes to the log for a 500 only
+            if isinstance(exc, HTTPException) and (exc.code or 500) < 500:  # werkzeug refused the request itself
+                return error_response(exc.code or 400, "bad_request",
+                                      "the request could not be read; check its body and headers")
             if backend_unavailable(exc):
-                log.warning("backing service unavailable", function=self.name, path=request.path,
+                log.warning("backing service unavailable", function=self.name, path=request.path[:300],
                             error=type(exc).__name__, detail=str(exc)[:300])
                 return error_response(503, "unavailable", "a backing service did not answer; please try again",
                                       {"Retry-After": "5"})
-            log.error("unhandled error", function=self.name, path=request.path, error=type(exc).__name__,
+            log.error("unhandled error", function=self.name, path=request.path[:300], error=type(exc).__name__,
                       detail=str(exc)[:500], stack=traceback.format_exc()[-4000:])
             return error_response(500, "internal", "internal error; it has been logged")
         if isinstance(result, flask.Response):

@@ -18,12 +18,14 @@ import email.utils
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mam import webhook_signatures
 from mam.settings import TwelveLabsSettings
 
 # Index created when missing: Marengo for search over what is seen and heard, with thumbnails.
@@ -34,6 +36,7 @@ INDEX_ADDONS = ["thumbnail"]
 SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("transcription", "audio")}
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 WEBHOOK_TOLERANCE_SECONDS = 300
+_UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
 
 
 # ---- errors ------------------------------------------------------------------------------------------------
@@ -448,33 +451,25 @@ def sign_webhook(secret: str, body: bytes, timestamp: int | None = None) -> str:
 
 def verify_webhook(secret: str, header: str | None, body: bytes, now: float | None = None,
                    tolerance: float = WEBHOOK_TOLERANCE_SECONDS) -> int:
-    """Check a Twelve Labs webhook: HMAC-SHA256(secret, "<t>.<raw body>") in `v1` (constant-time compare) and
-    |now - t| <= tolerance. Returns t; raises WebhookSignatureError with a short reason otherwise."""
+    """Check a Twelve Labs webhook: HMAC-SHA256(secret, "<t>.<raw body>") in a `v1` entry and |now - t| <= tolerance
+    (rules shared with the other webhooks: mam.webhook_signatures). Returns t; raises WebhookSignatureError with a
+    short reason otherwise."""
     if not secret:
         raise WebhookSignatureError("webhook secret not configured")
-    if not header:
-        raise WebhookSignatureError("missing TL-Signature header")
-    t_raw, signatures = None, []
-    for part in header.split(","):
-        k, _, v = part.strip().partition("=")
-        if k == "t":
-            t_raw = v
-        elif k == "v1" and v:
-            signatures.append(v.strip())
-    if t_raw is None or not signatures:
-        raise WebhookSignatureError("malformed TL-Signature header")
     try:
-        t = int(t_raw)
-    except ValueError:
-        raise WebhookSignatureError("malformed TL-Signature timestamp") from None
+        entries = webhook_signatures.parse_header(header, "TL-Signature")
+    except webhook_signatures.MalformedHeader as exc:
+        raise WebhookSignatureError(str(exc)) from None
+    stamps, signatures = entries.get("t", []), [v for v in entries.get("v1", []) if v]
+    if len(stamps) != 1 or not signatures:
+        raise WebhookSignatureError("malformed TL-Signature header (needs one t and a v1)")
+    if not _UNIX_SECONDS.match(stamps[0]):  # digits only: int() would take "+1_0" and floats overflow on huge ones
+        raise WebhookSignatureError("malformed TL-Signature timestamp")
+    t = int(stamps[0])
     now = time.time() if now is None else now
     if abs(now - t) > tolerance:
         raise WebhookSignatureError("TL-Signature timestamp outside the allowed window")
     want = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-    # compare against every v1 (secret rotation may send several); no early exit on the first mismatch
-    ok = False
-    for sig in signatures:
-        ok |= hmac.compare_digest(want.encode(), sig.encode())
-    if not ok:
+    if not webhook_signatures.hex_matches(want, signatures):
         raise WebhookSignatureError("TL-Signature does not match")
     return t

@@ -102,8 +102,8 @@ def custom_action(request: flask.Request, op: str) -> flask.Response:
     # 2. method
     if request.method != "POST":
         raise ApiError(405, "method_not_allowed", f"{request.method} is not allowed; use POST", {"Allow": "POST"})
-    # 3. body: JSON whatever the Content-Type says, then types and sizes
-    body = json_body(request)
+    # 3. body: JSON whatever the Content-Type says (iconik's is not documented; contracts 1.2), then types and sizes
+    body = json_body(request, content_type=False)
     try:
         action = parse_body(body, max_ids=settings.iconik.tuning.max_ids)
         query = parse_query(request.args, settings.iconik.format_names)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -17,6 +16,7 @@ from typing import Any
 
 from mam import log, store
 from mam.clients import b2
+from mam.http import JsonError, parse_json
 from mam.settings import Settings
 from mam.store import claims
 from mam.videos import UPLOADED, Video, utcnow
@@ -114,10 +114,10 @@ class EventsError(ValueError):
 
 def parse_events(body: bytes) -> list[Any]:
     """The `events` list of a (verified) notification body."""
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise EventsError("body is not valid JSON") from None
+    try:  # whatever the Content-Type: the signature vouches for the body
+        doc = parse_json(body)
+    except JsonError as exc:
+        raise EventsError(exc.message) from None
     events = doc.get("events") if isinstance(doc, dict) else None
     if not isinstance(events, list):
         raise EventsError('body must be {"events": [...]}')

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from mam import webhook_signatures
+
 HEADER = "X-Bz-Event-Notification-Signature"
 
 
@@ -25,21 +27,17 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def verify(secret: str, header: str | None, body: bytes) -> None:
-    """Raise SignatureError unless `header` carries a v1 HMAC of `body` under `secret`."""
+    """Raise SignatureError unless `header` carries a v1 HMAC of `body` under `secret` (rules: mam.webhook_signatures:
+    every `v1` entry is read, hex in either case, constant-time compares)."""
     if not secret:
         raise SignatureError("event signing secret not configured")
-    if not header:
-        raise SignatureError(f"missing {HEADER} header")
-    candidates = []
-    for part in header.split(","):
-        scheme, _, value = part.strip().partition("=")
-        if scheme.strip().lower() == "v1" and value.strip():
-            candidates.append(value.strip().lower())
+    try:
+        entries = webhook_signatures.parse_header(header, HEADER)
+    except webhook_signatures.MalformedHeader as exc:
+        raise SignatureError(str(exc)) from None
+    candidates = [v for v in entries.get("v1", []) if v]
     if not candidates:
-        raise SignatureError(f"malformed {HEADER} header")
-    want = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
-    ok = False
-    for sig in candidates[:4]:  # several v1 values may come during a secret rotation; no early exit
-        ok |= hmac.compare_digest(want, sig.encode("ascii", "replace"))
-    if not ok:
+        raise SignatureError(f"malformed {HEADER} header (no v1 signature)")
+    want = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if not webhook_signatures.hex_matches(want, candidates):
         raise SignatureError("signature does not match")

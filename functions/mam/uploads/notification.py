@@ -1,7 +1,6 @@
 """Read and authenticate a TransloadIt notification: form fields `transloadit` + `signature`, either encoding."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +8,7 @@ from typing import Any
 import flask
 from werkzeug.exceptions import HTTPException
 
-from mam.http import ApiError
+from mam.http import ApiError, JsonError, parse_json
 from mam.uploads import signing
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a status with many results is large; ours is ~20 KB
@@ -59,9 +58,9 @@ def authenticate(raw: str | None, signature: str | None, secret: str) -> Notific
     if not signing.verify(secret, raw, signature):
         raise ApiError(401, "invalid_signature", "the signature does not match the payload")
     try:
-        status = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_payload", "`transloadit` is not valid JSON") from None
+        status = parse_json(raw)
+    except JsonError as exc:
+        raise ApiError(400, "invalid_payload", f"`transloadit`: {exc.message}") from None
     if not isinstance(status, dict):
         raise ApiError(400, "invalid_payload", "`transloadit` must be a JSON object")
     assembly_id = status.get("assembly_id")

@@ -1,11 +1,11 @@
 """What an Assembly Status means for a video: completed (with stored keys and media facts), failed, or running."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from mam.http import JsonError, parse_json
 from mam.media_keys import upload_prefix
 from mam.uploads.template import STORE_ORIGINAL, STORE_THUMBNAIL, STORE_WEB
 
@@ -55,8 +55,8 @@ def video_id_of(status: dict[str, Any]) -> str | None:
     raw = status.get("params")
     if isinstance(raw, str) and raw:
         try:
-            params = json.loads(raw)
-        except ValueError:
+            params = parse_json(raw)
+        except JsonError:
             params = None
         if isinstance(params, dict) and isinstance(params.get("fields"), dict):
             vid = params["fields"].get("video_id")

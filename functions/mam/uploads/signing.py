@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from mam import webhook_signatures
+
 _ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384}
 _HEX_LENGTHS = {"sha1": 40, "sha256": 64, "sha384": 96}
 
@@ -28,5 +30,9 @@ def verify(secret: str, message: str, signature: str | None) -> bool:
     algo = algo.lower()
     if algo not in _ALGORITHMS or len(given) != _HEX_LENGTHS[algo]:
         return False
-    expected = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), _ALGORITHMS[algo]).hexdigest()
-    return hmac.compare_digest(expected.encode("ascii"), given.lower().encode("ascii", "replace"))
+    try:
+        data = message.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: nothing TransloadIt signed
+        return False
+    expected = hmac.new(secret.encode("utf-8"), data, _ALGORITHMS[algo]).hexdigest()
+    return webhook_signatures.hex_matches(expected, [given])
