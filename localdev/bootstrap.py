@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from localdev.processes import wait_ready
@@ -39,15 +37,11 @@ def ensure_queues(stack: Stack) -> None:
 
 
 def ensure_user(stack: Stack, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) -> None:
-    """Create the demo user in the Auth emulator unless it exists."""
-    url = f"{stack.url('auth')}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=local"
-    req = urllib.request.Request(url, data=json.dumps({"email": email, "password": password}).encode(),
-                                 headers={"Content-Type": "application/json"})
-    try:
-        urllib.request.urlopen(req, timeout=10).read()
-    except urllib.error.HTTPError as exc:
-        if b"EMAIL_EXISTS" not in exc.read():
-            raise
+    """Create the demo user in the Auth emulator unless it exists, with a verified email: it is the local admin
+    (ADMIN_EMAILS), and roles granted by email need a verified one."""
+    from localdev import auth_users
+
+    auth_users.ensure_user(stack, email, password, verified=True)
 
 
 def write_frontend_config(stack: Stack) -> Path:

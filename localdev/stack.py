@@ -105,7 +105,9 @@ class Stack:
             "FIREBASE_API_KEY": "local-api-key",
             "FIREBASE_AUTH_DOMAIN": "127.0.0.1",
             "PUBLIC_READ": "true",
-            "ADMIN_EMAILS": DEMO_EMAIL,
+            "ADMIN_EMAILS": DEMO_EMAIL,  # the demo user (created with a verified email) is the local admin
+            "MEMBER_EMAILS": DEMO_EMAIL,
+            "MEMBER_DOMAINS": "",
             "B2_ENDPOINT": self.url("s3"),
             "B2_REGION": "us-west-004",
             "B2_BUCKET": BUCKET,
@@ -158,8 +160,10 @@ class Stack:
         # socket there, and one shared $HOME/.gunicorn/gunicorn.ctl made the local functions fight over it.
         run_dir = self.state_dir / "run" / f"{name}-{port or self.port(name)}"
         run_dir.mkdir(parents=True, exist_ok=True)
+        # No K_SERVICE/K_REVISION here: Cloud Run sets them, and a function that sees them refuses the emulator
+        # hosts below (mam.runtime.deployment_problems).
         env = {**self.runtime_env(), **self.settings(), **granted,
-               "K_SERVICE": name, "FUNCTION_TARGET": spec["entry_point"], "PORT": str(port or self.port(name)),
+               "FUNCTION_TARGET": spec["entry_point"], "PORT": str(port or self.port(name)),
                "XDG_RUNTIME_DIR": str(run_dir), "THREADS": "8"}  # deploy.sh sets THREADS=8 too
         allowed = set(env) | template_tuning() | RUNTIME_KEYS
         for key, value in (overrides or {}).items():

@@ -1,4 +1,4 @@
-"""library (public): list, show, delete, reset and search videos; discover videos put into the bucket."""
+"""library (public): list, show, delete, reset and search videos; discover videos put into the bucket; GET /me."""
 import flask
 from mam.http import Router
 from mam.library import api
@@ -6,6 +6,11 @@ from mam.settings import settings
 
 SETTINGS = settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
 _router = Router("library", origins=SETTINGS.http.frontend_origin)
+
+
+@_router.route("GET", "/me")
+def _me(request: flask.Request):
+    return api.me(request, SETTINGS)
 
 
 @_router.route("GET", "/videos")

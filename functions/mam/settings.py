@@ -138,11 +138,15 @@ class CoreSettings(_Record):
 
 
 class HttpSettings(_Record):
-    """The public HTTP side: the front end's origins (CORS), who may read, who is an admin."""
+    """The public HTTP side: the front end's origins (CORS), who may read, who is a member, who is an admin
+    (the rules are in mam/roles.py; a verified email is needed for every role granted by email)."""
 
     frontend_origin: tuple[str, ...] = knob("FRONTEND_ORIGIN")
     public_read: bool = knob("PUBLIC_READ", True)
     admin_emails: tuple[str, ...] = knob("ADMIN_EMAILS", ())
+    # Both empty: only admins are members, so a fresh deployment is not open to whoever self-registers.
+    member_emails: tuple[str, ...] = knob("MEMBER_EMAILS", ())
+    member_domains: tuple[str, ...] = knob("MEMBER_DOMAINS", ())  # "example.com": every verified @example.com
 
 
 class B2Settings(_Record):
@@ -386,6 +390,10 @@ def _load_groups(groups: tuple[str, ...], env: Mapping[str, str],
     if unknown:
         raise ValueError(f"unknown settings groups: {sorted(unknown)}")
     problems: list[str] = []
+    if "core" in groups:  # every function loads core at import: the start-up guard runs there
+        from mam import runtime
+
+        problems += runtime.deployment_problems(env)
     records = {g: _read(RECORDS[g], g, env, fetch_secret, problems) for g in RECORDS if g in groups}
     if problems:
         raise ConfigError(problems)

@@ -37,7 +37,8 @@ class Video:
 
     id: str
     title: str
-    owner: str = ""
+    owner: str = ""  # the uploader's email (shown); empty for discovered videos
+    owner_uid: str = ""  # the uploader's Firebase uid: who may delete it besides admins (mam.roles.owns)
     status: str = UPLOADING
     status_reason: str | None = None
     created_at: dt.datetime = field(default_factory=utcnow)

@@ -15,7 +15,7 @@ from typing import Any
 import flask
 
 from mam import log, store
-from mam.auth import require_user
+from mam.auth import ensure_admin, require_member
 from mam.http import ApiError, id_list, json_body
 from mam.indexing import states, worker
 from mam.settings import Settings
@@ -31,12 +31,14 @@ FIELDS = ["status", "b2_original", "b2_web", "index_started_at", "attempts", "tl
 
 
 def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
-    """Handle POST /index {"ids": [...]} or {"all": true}, optional {"reindex": true}."""
-    user = require_user(request, settings)
+    """Handle POST /index {"ids": [...]} (members) or {"all": true}, optional {"reindex": true} (both admins)."""
+    user = require_member(request, settings)
     body = json_body(request)
     reindex = body.get("reindex", False)
     if not isinstance(reindex, bool):
         raise ApiError(400, "invalid_reindex", "reindex must be true or false")
+    if body.get("all") is True or reindex:
+        ensure_admin(user)  # library-wide work, and re-paying for an index entry: admins only
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")

@@ -1,7 +1,9 @@
 """HTTP handlers of the `library` function: authorise, parse, call the domain modules, shape the answer.
 
-Reading and search follow PUBLIC_READ (anonymous when on); delete and sync need a signed-in user; reset needs an
-admin (ADMIN_EMAILS); B2 event notifications are authenticated by their signature alone.
+Who may do what (README "Who may do what", rules in mam/roles.py): reading and search follow PUBLIC_READ
+(anonymous when on, members only when off); a member deletes the videos they uploaded, an admin any video; delete
+all, reset and sync are admin-only; GET /me tells the front end the caller's roles. B2 event notifications are
+authenticated by their signature alone.
 """
 from __future__ import annotations
 
@@ -9,8 +11,8 @@ from typing import Any
 
 import flask
 
-from mam import log
-from mam.auth import require_reader, require_user
+from mam import log, roles
+from mam.auth import ensure_admin, require_admin, require_member, require_reader, require_user
 from mam.http import ApiError, id_list, json_body, raw_body
 from mam.library import listing
 from mam.settings import Settings
@@ -19,29 +21,40 @@ MAX_DELETE_IDS = 1000
 MAX_EVENT_BODY = 1_000_000
 
 
+NOT_YOURS = "You may delete only videos you uploaded; ask an admin to delete the others."
+
+
+def me(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """GET /me: the signed-in caller's roles, so the front end shows only what they may do."""
+    return {**require_user(request, settings).as_json(), "public_read": settings.http.public_read}
+
+
 def list_videos(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """GET /videos?page=&page_size= (newest first, with the total)."""
-    require_reader(request, settings)
+    """GET /videos?page=&page_size= (newest first, with the total); each video says if the caller may delete it."""
+    user = require_reader(request, settings)
     page, size = listing.parse_page(request.args)
-    return listing.list_page(settings, page, size)
+    return listing.list_page(settings, page, size, viewer=user)
 
 
 def get_video(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
     """GET /videos/{id}."""
-    require_reader(request, settings)
-    return listing.detail(settings, video_id)
+    user = require_reader(request, settings)
+    return listing.detail(settings, video_id, viewer=user)
 
 
 def delete(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """POST /videos/delete {"ids": [...]} or {"all": true}: per-video {"ok", "error"}."""
+    """POST /videos/delete {"ids": [...]} (members: their own videos; admins: any) or {"all": true} (admins):
+    per-video {"ok", "error"}."""
     from mam import store
     from mam.library import deletion
 
-    user = require_user(request, settings)
+    user = require_member(request, settings)
     body = json_body(request)
+    gone: list[str] = []  # (members) ids without a record: reported done, nothing touched
     if body.get("all") is True:
         if "ids" in body:
             raise ApiError(400, "ids_or_all", "give either ids or all, not both")
+        ensure_admin(user)
         found, _ = store.videos.up_to(MAX_DELETE_IDS)  # beyond that the caller sends "all" again
         videos = {v.id: v for v in found}
         ids = list(videos)
@@ -52,9 +65,17 @@ def delete(request: flask.Request, settings: Settings) -> dict[str, Any]:
         if not all(listing.valid_id(vid) for vid in ids):
             raise ApiError(400, "invalid_ids", "ids must hold video ids")
         videos = store.get_videos(ids)  # one batched read
+        if not user.admin:
+            if any(not roles.may_change(user, v) for v in videos.values()):
+                raise ApiError(403, "not_owner", NOT_YOURS)  # nothing is deleted: all or none
+            # An id without a record is already gone (a retry after success); a non-admin never gets to sweep
+            # the leftovers of a video that is not known to be theirs.
+            gone = [vid for vid in ids if vid not in videos]
+            ids = [vid for vid in ids if vid in videos]
     else:
         raise ApiError(400, "ids_or_all", 'send {"ids": [...]} or {"all": true}')
     results = deletion.delete_videos(settings, ids, videos)
+    results.update((vid, deletion.DeleteResult(True)) for vid in gone)
     failed = sum(1 for o in results.values() if not o.ok)
     log.info("delete requested", uid=user.uid, requested=len(ids), failed=failed, all=body.get("all") is True)
     return {"results": {vid: o.as_json() for vid, o in results.items()}}
@@ -64,9 +85,7 @@ def reset(request: flask.Request, settings: Settings) -> dict[str, Any]:
     """POST /reset (admins): delete every video and the leftovers no record owns."""
     from mam.library import deletion
 
-    user = require_user(request, settings)
-    if not user.admin:
-        raise ApiError(403, "admin_required", "only an administrator may reset the library")
+    user = require_admin(request, settings)
     log.warning("library reset requested", uid=user.uid)
     return deletion.reset(settings)
 
@@ -83,10 +102,10 @@ def search(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
 
 def sync(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """POST /sync: add every video file of the bucket's videos prefix that has no record."""
+    """POST /sync (admins): add every video file of the bucket's videos prefix that has no record."""
     from mam.library import discover
 
-    user = require_user(request, settings)
+    user = require_admin(request, settings)
     result = discover.sync(settings)
     log.info("sync requested", uid=user.uid, added=len(result["added"]))
     return result

@@ -12,6 +12,7 @@ from typing import Any
 from mam import store
 from mam.http import ApiError
 from mam.library.views import video_json
+from mam.roles import User, may_change
 from mam.settings import Settings
 
 DEFAULT_PAGE_SIZE = 24
@@ -53,16 +54,17 @@ def check_id(video_id: str) -> str:
     return video_id
 
 
-def list_page(settings: Settings, page: int, page_size: int) -> dict[str, Any]:
-    """One page of the library, newest first: {"videos", "total", "page", "page_size"}."""
+def list_page(settings: Settings, page: int, page_size: int, viewer: User | None = None) -> dict[str, Any]:
+    """One page of the library, newest first: {"videos", "total", "page", "page_size"}; each video's
+    `can_delete` says whether `viewer` may delete it."""
     videos, total = store.videos.newest_page(page, page_size)
-    return {"videos": [video_json(v, settings) for v in videos], "total": total, "page": page,
-            "page_size": page_size}
+    return {"videos": [{**video_json(v, settings), "can_delete": may_change(viewer, v)} for v in videos],
+            "total": total, "page": page, "page_size": page_size}
 
 
-def detail(settings: Settings, video_id: str) -> dict[str, Any]:
-    """One video, or a 404 ApiError."""
+def detail(settings: Settings, video_id: str, viewer: User | None = None) -> dict[str, Any]:
+    """One video (with `can_delete` for `viewer`), or a 404 ApiError."""
     video = store.get_video(check_id(video_id))
     if video is None:
         raise ApiError(404, "not_found", "no such video")
-    return video_json(video, settings)
+    return {**video_json(video, settings), "can_delete": may_change(viewer, video)}

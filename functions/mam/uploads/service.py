@@ -9,7 +9,7 @@ from typing import Any
 import flask
 
 from mam import idempotency, log, store
-from mam.auth import require_reader, require_user
+from mam.auth import require_member, require_reader
 from mam.clients import transloadit
 from mam.http import ApiError, id_list, json_body
 from mam.manifest import function_url
@@ -66,13 +66,14 @@ def _validate_start(body: dict[str, Any], settings: Settings) -> tuple[str, str]
 
 
 def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
-    """POST /uploads: create the video record (uploading), schedule the safety check, return signed params."""
-    user = require_user(request, settings)
+    """POST /uploads (members): create the video record (uploading, owned by the caller), schedule the safety
+    check, return signed params."""
+    user = require_member(request, settings)
     filename, title = _validate_start(json_body(request), settings)
     t = settings.transloadit
     now = utcnow()
-    video = Video(id=new_video_id(), title=title, owner=user.email or user.uid, status=UPLOADING, created_at=now,
-                  updated_at=now)
+    video = Video(id=new_video_id(), title=title, owner=user.email or user.uid, owner_uid=user.uid,
+                  status=UPLOADING, created_at=now, updated_at=now)
     store.create_video(video)
     policy = policy_for(now.timestamp(), t)
     try:
