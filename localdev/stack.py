@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from localdev.processes import ROOT, Service
+from localdev.tasks.oidc import certs_url
 
 MANIFEST = ROOT / "functions" / "manifest.yaml"
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -43,6 +44,7 @@ _SECRET_LINE = re.compile(r"^#\s*([A-Z][A-Z0-9_]*)\s+#.*\bSECRET\b", re.M)
 # emulator hosts instead of Application Default Credentials, a URL per function instead of one base URL (each
 # local function has its own port), and the interpreter's own variables.
 RUNTIME_KEYS = frozenset({"FIRESTORE_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST",
+                          "CLOUD_TASKS_OIDC_CERTS_URL",
                           "MAM_LOCAL", "K_SERVICE", "FUNCTION_TARGET", "PORT", "THREADS", "PATH", "HOME", "LANG",
                           "TMPDIR", "XDG_RUNTIME_DIR", "PYTHONPATH", "PYTHONUNBUFFERED"})
 
@@ -142,6 +144,8 @@ class Stack:
             "MAM_LOCAL": "true",
             "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{self.port('firestore')}",
             "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{self.port('tasks')}",
+            # where the local Cloud Tasks publishes the keys of the OIDC tokens it sends (Google's certs in the cloud)
+            "CLOUD_TASKS_OIDC_CERTS_URL": certs_url(self.port("tasks")),
             "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{self.port('auth')}",
             "PYTHONPATH": str(ROOT / "functions") + os.pathsep + str(ROOT),
             "PYTHONUNBUFFERED": "1",

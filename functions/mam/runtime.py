@@ -26,6 +26,7 @@ def function_url_override(name: str) -> str | None:
     """FUNCTION_URL_<NAME>: where function `name` answers locally (each local function has its own port)."""
     return os.environ.get(f"FUNCTION_URL_{name.upper()}") or None
 
+
 # ---- start-up guard: no local wiring in a deployed function -------------------------------------------------------
 # Cloud Run sets these in every deployed function (gen2 functions run on Cloud Run) and refuses a deployment that
 # sets them itself; the local stack sets none of them. So no setting can turn the guard below off in the cloud.
@@ -59,3 +60,12 @@ def deployment_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     return [(f"this deployed function (Cloud Run) has local-stack variables set: {', '.join(found)}. They point it "
              "at emulators (FIREBASE_AUTH_EMULATOR_HOST turns off sign-in token verification); remove them from the "
              "function's environment (.env.yaml / --set-env-vars / --update-env-vars) and deploy again")]
+
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"  # Google's ID-token signing keys ({kid: PEM})
+
+
+def tasks_oidc_certs_url() -> str:
+    """Where the keys of Cloud Tasks' OIDC tokens are published: Google's certs, or locally the local Cloud Tasks'
+    (CLOUD_TASKS_OIDC_CERTS_URL; `mam.task_auth` accepts only a loopback URL there)."""
+    return os.environ.get("CLOUD_TASKS_OIDC_CERTS_URL") or GOOGLE_CERTS_URL

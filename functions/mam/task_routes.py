@@ -2,7 +2,8 @@
 
 The producing side calls `ROUTE.enqueue(Payload(...), key=(...), delay_seconds=...)`; the target function serves
 the route with `@ROUTE.serve(router)` and its handler gets `(payload, TaskContext)`, the payload already typed and
-checked. A malformed body gets a 400 `ApiError` naming the bad field, never a 500. Payload fields may be `str`,
+checked. Only deliveries with Cloud Tasks' OIDC token for the target get that far (`mam.task_auth`: 401/403
+before the body is read). A malformed body gets a 400 `ApiError` naming the bad field, never a 500. Payload fields may be `str`,
 `int`, `float` or `dict[str, Any]`, each optionally `| None`: a field with a default may be missing (a task queued
 before the field existed) and unknown fields are ignored (a task queued by a newer version). Rules on values (an id's
 shape, a positive attempt) live in the payload's `__post_init__` and raise `InvalidPayload`.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import flask
 
-from mam import tasks
+from mam import task_auth, tasks
 from mam.http import ApiError, Router, json_body
 from mam.tasks import TaskContext
 
@@ -105,6 +107,24 @@ def require_video_id(field: str, value: str) -> None:
         raise InvalidPayload(field, "must be a video id")
 
 
+def require_count(field: str, value: int, low: int, high: int) -> None:
+    """An attempt/hop/run/seq number in [low, high]: JSON integers are unbounded, Firestore's are 64-bit."""
+    if not low <= value <= high:
+        raise InvalidPayload(field, f"must be an integer from {low} to {high}")
+
+
+def require_token(field: str, value: str, longest: int, *, empty: bool = False) -> None:
+    """An id-like value of 1 to `longest` letters, digits, '_' and '-' ("" too if `empty`): it goes into task
+    names and Firestore keys."""
+    if empty and value == "":
+        return
+    if len(value) > longest or not _TOKEN.fullmatch(value):
+        raise InvalidPayload(field, f"must be 1 to {longest} letters, digits, '_' or '-'")
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
 class TaskRoute(Generic[P]):
     """One Cloud Tasks route: tasks go to `queue`, are sent to function `target` at `path` with a `payload_type`.
 
@@ -148,12 +168,14 @@ class TaskRoute(Generic[P]):
         return self.load(json_body(request))
 
     def serve(self, router: Router) -> Callable[[Callable[[P, TaskContext], Any]], Callable[[P, TaskContext], Any]]:
-        """Decorator: serve POST `path` on `router` (the target function's) with `handler(payload, ctx)`."""
+        """Decorator: serve POST `path` on `router` (the target function's) with `handler(payload, ctx)`; only
+        deliveries carrying Cloud Tasks' OIDC token for the target reach it (`mam.task_auth`: 401/403 otherwise)."""
         if router.name != self.target:
             raise ValueError(f"{self.path} is a route of {self.target}, not of {router.name}")
 
         def register(handler: Callable[[P, TaskContext], Any]) -> Callable[[P, TaskContext], Any]:
             def run(request: flask.Request) -> Any:
+                task_auth.require_task_caller(request, self.target)  # before the body is even read
                 return handler(self.parse(request), tasks.task_context(request))
 
             router.route("POST", self.path)(run)
@@ -173,8 +195,16 @@ class UploadCheck:
 
     def __post_init__(self) -> None:
         require_video_id("video_id", self.video_id)
-        if self.attempt < 1:
-            raise InvalidPayload("attempt", "must be a positive integer")
+        require_count("attempt", self.attempt, 1, MAX_ATTEMPT)
+        for key in _POLICY_KEYS & set(self.policy or {}):  # other keys are ignored (a newer version's)
+            value = (self.policy or {})[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e12:
+                raise InvalidPayload("policy", f"`{key}` must be a number of seconds")
+
+
+_POLICY_KEYS = frozenset({"first", "max", "grace_until", "deadline"})  # uploads.policy.CheckPolicy.to_payload
+MAX_ATTEMPT = 10_000  # far above any retry budget of ours; a bound, not a policy
+MAX_STEP = 1_000_000_000  # hops and step numbers: far above any real chain
 
 
 # `invalid_field`: the code this route has always answered for a bad payload
@@ -193,6 +223,9 @@ class IndexSubmit:
 
     def __post_init__(self) -> None:
         require_video_id("video_id", self.video_id)
+        require_count("run", self.run, 0, MAX_STEP)
+        require_count("attempt", self.attempt, 0, MAX_ATTEMPT)
+        require_token("nonce", self.nonce, 64, empty=True)
 
 
 @dataclass(frozen=True)
@@ -207,17 +240,22 @@ class IndexFollow:
 
     def __post_init__(self) -> None:
         require_video_id("video_id", self.video_id)
+        require_token("task_id", self.task_id, 128)
+        require_count("hop", self.hop, 0, MAX_STEP)
+        if not 0 <= self.started < 1e11:  # unix seconds (finite: the loader refuses NaN and infinities)
+            raise InvalidPayload("started", "must be a time in unix seconds")
+        require_count("errors", self.errors, 0, MAX_ATTEMPT)
 
 
 INDEX_SUBMIT = TaskRoute("index", "index_tasks", "/tasks/submit", IndexSubmit)
 INDEX_FOLLOW = TaskRoute("index", "index_tasks", "/tasks/follow", IndexFollow)
 
-# iconik's step route (iconik_tasks /step) is still declared in mam.iconik.machine.
 # ---- iconik -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IconikStep:
-    """Step `seq` of iconik run `run_id`; `token` is the custom action's iconik auth token and `sig` the HMAC of the
-    three with BZ_SHARED_SECRET (`mam.iconik.machine.sign`), which the handler checks."""
+    """Step `seq` of iconik run `run_id`; `token` is the custom action's iconik auth token. `sig` (an HMAC of the
+    three that tasks queued before task-route auth carry) is accepted and ignored: the OIDC token of the delivery
+    (`mam.task_auth`) is what proves a step comes from us."""
 
     run_id: str
     seq: int
@@ -227,8 +265,11 @@ class IconikStep:
     def __post_init__(self) -> None:
         if not self.run_id or len(self.run_id) > 200 or "/" in self.run_id:
             raise InvalidPayload("run_id", "must be a run id")
-        if not self.token:
-            raise InvalidPayload("token", "must not be empty")
+        require_count("seq", self.seq, 0, MAX_STEP)
+        if not self.token.strip() or len(self.token) > 8192 or any(c in self.token for c in "\r\n"):
+            raise InvalidPayload("token", "must be an iconik auth token")  # never echo the token itself
+        if len(self.sig) > 256:
+            raise InvalidPayload("sig", "must be at most 256 characters")
 
 
 # `bad_task`: the code this route has always answered for a bad payload

@@ -86,7 +86,8 @@ def enqueue(queue: str, target: str, path: str, payload: dict[str, Any], *, key:
 
     `key` makes the task name deterministic: the same key within ~1 hour gives outcome ALREADY_QUEUED instead of a
     second task (logged at debug; not an error). Include a hop/attempt number in `key` for each new hop of a chain.
-    In the cloud the task carries an OIDC token of TASKS_SERVICE_ACCOUNT for the private function.
+    The task carries an OIDC token of TASKS_SERVICE_ACCOUNT with the target's URL as audience, which the target
+    checks (`mam.task_auth`); without TASKS_SERVICE_ACCOUNT it has none and the target refuses it.
     """
     from google.api_core.exceptions import AlreadyExists
     from google.cloud import tasks_v2
@@ -100,7 +101,7 @@ def enqueue(queue: str, target: str, path: str, payload: dict[str, Any], *, key:
         "body": json.dumps(payload, separators=(",", ":")).encode(),
     }
     sa = settings("core").core.tasks_service_account
-    if sa and not tasks_emulator():
+    if sa:  # the local Cloud Tasks signs it too, so the target's check (mam.task_auth) is the same everywhere
         http_request["oidc_token"] = {"service_account_email": sa, "audience": base}  # bare URL: no path/query
     task: dict[str, Any] = {"http_request": http_request,
                             "dispatch_deadline": duration_pb2.Duration(seconds=max(15, min(1800, deadline_seconds)))}

@@ -23,6 +23,8 @@ from gcloud_tasks_emulator.cloudtasks_pb2_grpc import add_CloudTasksServicer_to_
 from google.api_core.exceptions import AlreadyExists, InvalidArgument, NotFound
 from google.cloud.tasks_v2 import HttpMethod, Queue, Task
 
+from .oidc import LocalKey, id_token_claims
+
 log = logging.getLogger("localdev.tasks")
 
 DEFAULT_WINDOW = 3600.0  # "~1 hour" for queues created through the Cloud Tasks API (CreateTaskRequest docs)
@@ -164,12 +166,29 @@ class StrictQueueState(upstream.QueueState):
         self._gone = {n: t for n, t in self._gone.items() if now - t < self.window}
 
 
+_oidc_key: LocalKey | None = None  # set by StrictServer: the key the ID tokens of dispatches are signed with
+
+
+def oidc_header(task: Task, key: LocalKey | None) -> dict[str, str]:
+    """`Authorization: Bearer <ID token>` for a task with an `oidc_token`, as Cloud Tasks sends it (the token's
+    audience defaults to the task's URL); {} for a task without one."""
+    if "oidc_token" not in task.http_request:
+        return {}
+    if key is None:  # StrictServer always has one; a bare QueueState in a unit test may not
+        raise RuntimeError("the local Cloud Tasks has no OIDC key")
+    token = task.http_request.oidc_token
+    claims = id_token_claims(token.service_account_email, token.audience or task.http_request.url)
+    return {"Authorization": f"Bearer {key.sign(claims)}"}
+
+
 def _dispatch(queue_name: str, task: Task, host: str, port: int):
-    """The emulator's HTTP dispatch, bounded by the task's dispatch deadline as Cloud Tasks bounds it."""
+    """The emulator's HTTP dispatch, bounded by the task's dispatch deadline as Cloud Tasks bounds it, with the
+    task's OIDC token (a fresh one per attempt, as Cloud Tasks mints them)."""
     if not task.http_request.url:
         return _upstream_dispatch(queue_name, task, host, port)
     schedule = task.schedule_time
     headers = dict(task.http_request.headers)
+    headers.update(oidc_header(task, _oidc_key))  # replaces an Authorization header of the task, as Cloud Tasks does
     headers.update({
         "User-Agent": "Google-Cloud-Tasks",
         "X-CloudTasks-QueueName": queue_name,  # as the emulator sends it (the full queue path)
@@ -210,7 +229,10 @@ class LoopbackAPIThread(upstream.APIThread):
 class StrictServer(upstream.Server):
     """The emulator's server (API thread + dispatching processor) on the strict queue state."""
 
-    def __init__(self, port: int, *, host: str = "127.0.0.1", window: float = DEFAULT_WINDOW, max_retries: int = -1):
+    def __init__(self, port: int, *, host: str = "127.0.0.1", window: float = DEFAULT_WINDOW, max_retries: int = -1,
+                 oidc_key: LocalKey | None = None):
+        global _oidc_key
+        _oidc_key = oidc_key
         self._state = StrictQueueState(upstream.DEFAULT_TARGET_HOST, upstream.DEFAULT_TARGET_PORT, max_retries,
                                        window)
         self._api = LoopbackAPIThread(self._state, host, port)

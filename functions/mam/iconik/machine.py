@@ -18,8 +18,6 @@ the next one, and a per-asset verdict is stored before anything is deleted.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import traceback
 import uuid
@@ -48,18 +46,14 @@ PHASES: dict[str, Callable[[Step], PhaseResult]] = {
 
 
 # ---- task payloads -------------------------------------------------------------------------------------------
-def sign(secret: str, run_id: str, seq: int, token: str) -> str:
-    """HMAC of a step task's payload with BZ_SHARED_SECRET: defence in depth for the private task entry."""
-    msg = f"{run_id}\x1f{seq}\x1f{token}".encode()
-    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
-
-
+# A step carries no HMAC any more: the route checks each delivery's OIDC token (`mam.task_auth`), which only
+# Cloud Tasks acting as TASKS_SERVICE_ACCOUNT can present for iconik_tasks' URL, and which expires within the hour.
 def enqueue_step(settings: Settings, run_id: str, seq: int, token: str, delay: float = 0.0,
                  extra: tuple = ()) -> Enqueued:
     """Schedule step `seq` of a run. The task name is derived from (run, seq[, extra]): created once."""
     from mam.task_routes import ICONIK_STEP, IconikStep
 
-    step = IconikStep(run_id, seq, token, sign(settings.iconik.shared_secret, run_id, seq, token))
+    step = IconikStep(run_id, seq, token)
     return ICONIK_STEP.enqueue(step, key=(run_id, seq, *extra), delay_seconds=max(0.0, delay))
 
 
