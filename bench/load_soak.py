@@ -122,7 +122,7 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def _request(session, route: Route, method: str, url: str, **kwargs) -> tuple[int, dict, bytes]:
+async def _request(session, route: Route, method: str, url: str, **kwargs) -> tuple[int, object, bytes]:
     import aiohttp
 
     started = time.perf_counter()
@@ -130,7 +130,7 @@ async def _request(session, route: Route, method: str, url: str, **kwargs) -> tu
         async with session.request(method, url, **kwargs) as resp:
             body = await resp.read()
             route.record(started, resp.status)
-            return resp.status, dict(resp.headers), body
+            return resp.status, resp.headers.copy(), body  # case-insensitive, like HTTP
     except (TimeoutError, aiohttp.ClientError) as exc:
         route.errors[type(exc).__name__] += 1
         return 0, {}, b""
@@ -188,14 +188,21 @@ async def drive(urls: dict[str, str], token: str, ids: list[str], args: argparse
     return routes
 
 
-def list_versions(stack: Stack, objects: int, listings: int) -> Route:
-    """Write `objects` objects of 1 MB, then send exactly `listings` ListObjectVersions (8 threads)."""
+def put_objects(stack: Stack, objects: int) -> None:
+    """Write `objects` objects of 1 MB to the local B2, one folder each."""
     from localdev.b2.client import for_stack
 
-    s3 = for_stack(stack, max_pool_connections=8)
+    s3 = for_stack(stack)
     body = b"\0" * (1 << 20)
     for i in range(objects):
         s3.put_object(Bucket="mam-local", Key=f"soak/{i:04d}/source.mp4", Body=body)
+
+
+def list_versions(stack: Stack, objects: int, listings: int) -> Route:
+    """Send exactly `listings` ListObjectVersions (8 threads): of one folder, every tenth of the whole bucket."""
+    from localdev.b2.client import for_stack
+
+    s3 = for_stack(stack, max_pool_connections=8)
     route = Route("B2 ListObjectVersions")
 
     def one(i: int) -> None:
@@ -274,13 +281,13 @@ def print_routes(routes: list[Route]) -> None:
 def print_memory(snapshots: dict[str, dict[str, tuple[float, int]]], peak: dict[str, float],
                  alive: dict[str, bool]) -> None:
     cols = list(snapshots)
-    print(f"\n{'process (group)':<22}{'procs':>6}" + "".join(f"{c:>15}" for c in cols) + f"{'peak':>10}  alive")
+    print(f"\n{'process (group)':<22}{'procs':>6}" + "".join(f"{c:>17}" for c in cols) + f"{'peak':>10}  alive")
     for name, top in peak.items():
         first = snapshots[cols[0]][name]
-        print(f"{name:<22}{first[1]:>6}" + "".join(f"{snapshots[c][name][0]:>12.0f} MB" for c in cols)
+        print(f"{name:<22}{first[1]:>6}" + "".join(f"{snapshots[c][name][0]:>14.0f} MB" for c in cols)
               + f"{top:>7.0f} MB  {'yes' if alive[name] else 'NO'}")
     total = {c: sum(v[0] for v in snapshots[c].values()) for c in cols}
-    print(f"{'total':<22}{'':>6}" + "".join(f"{total[c]:>12.0f} MB" for c in cols))
+    print(f"{'total':<22}{'':>6}" + "".join(f"{total[c]:>14.0f} MB" for c in cols))
 
 
 def main() -> int:
@@ -322,6 +329,8 @@ def main() -> int:
             routes = asyncio.run(drive(urls, token, ids, args))
             load_s = time.perf_counter() - t0
             snapshots["end of load"] = sampler.sample()
+            put_objects(stack, args.b2_objects)
+            snapshots["after B2 writes"] = sampler.sample()
             t1 = time.perf_counter()
             listing = list_versions(stack, args.b2_objects, args.listings)
             list_s = time.perf_counter() - t1
