@@ -214,11 +214,16 @@ def test_delete_all_and_bad_requests(fn, clean_firestore, clip, demo_token, view
     for body, code in (({}, "ids_or_all"), ({"ids": []}, "no_ids"), ({"ids": "x"}, "invalid_ids"),
                        ({"ids": ["a/b"]}, "invalid_ids"), ({"ids": [".."]}, "invalid_ids"),
                        ({"ids": ids, "all": True}, "ids_or_all")):
-        resp = fn.post("/videos/delete", viewer_token, json=body)
+        resp = fn.post("/videos/delete", demo_token, json=body)
         assert resp.status_code == 400 and _error(resp) == code, body
-    resp = fn.post("/videos/delete", viewer_token, data="{nope", headers={"Content-Type": "application/json"})
+    resp = fn.post("/videos/delete", demo_token, data="{nope", headers={"Content-Type": "application/json"})
     assert resp.status_code == 400 and _error(resp) == "invalid_json"
-    resp = fn.post("/videos/delete", viewer_token, json={"all": True})  # any signed-in user may delete
+    # a signed-in stranger deletes nothing (tests/integration/test_roles.py has every role); an admin deletes all
+    for body in ({"all": True}, {"ids": ids}):
+        resp = fn.post("/videos/delete", viewer_token, json=body)
+        assert resp.status_code == 403 and _error(resp) == "not_a_member", body
+    assert all(_record(i) for i in ids)
+    resp = fn.post("/videos/delete", demo_token, json={"all": True})
     assert resp.status_code == 200, resp.text
     assert resp.json()["results"] == {i: {"ok": True, "error": None} for i in ids}
     assert all(_record(i) is None for i in ids)
