@@ -20,6 +20,20 @@ export interface Video {
   thumbnail_url?: string | null
   playback_url?: string | null
   indexed?: boolean
+  /** whether the signed-in caller may delete it (its uploader or an admin); false when signed out */
+  can_delete?: boolean
+}
+
+/** GET /me: who the caller is and what they may do (README "Who may do what"). */
+export interface Me {
+  uid: string
+  email: string
+  email_verified: boolean
+  /** may upload, index by selection and delete their own videos */
+  member: boolean
+  /** may also delete any video, delete all, reset, sync, index all and re-index */
+  admin: boolean
+  public_read: boolean
 }
 
 export interface StatusEntry {
@@ -156,6 +170,8 @@ export const indexVideos = (body: { ids?: string[]; all?: boolean; reindex?: boo
   json<{ queued: string[]; skipped: Record<string, string> }>('index_videos', '/index', { method: 'POST', body, auth: 'required' })
 
 // ---- library ----
+export const getMe = () => json<Me>('library', '/me', { auth: 'required' })
+
 export const listVideos = (page: number, pageSize: number, signal?: AbortSignal) =>
   json<VideoPage>('library', '/videos', { query: { page, page_size: pageSize }, signal })
 

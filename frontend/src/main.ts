@@ -1,6 +1,6 @@
 /** Start-up: load config.json, start Auth, draw the layout, route. A broken config shows one clear message. */
 import './styles.css'
-import { app, showPage } from './app'
+import { app, loadRoles, showPage } from './app'
 import { configureApi } from './api'
 import { initAuth, onUserChange } from './auth'
 import { ConfigError, loadConfig } from './config'
@@ -52,10 +52,13 @@ async function start(): Promise<void> {
       h('a', { class: 'button', href: href('/') }, 'Go to the library'), 'not-found'))
   })
 
-  onUserChange(() => {
+  onUserChange(async () => {
+    await loadRoles()
     renderUser()
     app.router.refresh()
   })
+  await loadRoles()
+  renderUser()
   document.documentElement.dataset.ready = 'true' // e2e tests wait for this before interacting
   app.router.start()
 }

@@ -1,8 +1,9 @@
 """Who may do what: the member/admin rules over a verified token's claims, and who may change a video.
 
 Pure functions of the claims and the settings (no I/O), so every rule is unit-tested directly. A role granted by
-email (ADMIN_EMAILS, MEMBER_EMAILS, MEMBER_DOMAINS) or by the custom claim `admin: true` counts only when the
-token says the email is verified: anyone can self-register with someone else's address, unverified.
+email (ADMIN_EMAILS, MEMBER_EMAILS, MEMBER_DOMAINS) or by a Firebase custom claim (`admin: true`, `member: true`:
+granted without a redeploy, effective at the user's next token refresh) counts only when the token says the email
+is verified: anyone can self-register with someone else's address, unverified.
 """
 from __future__ import annotations
 
@@ -52,13 +53,14 @@ def named_by_email(email: str, http: HttpSettings) -> tuple[bool, bool]:
 
 def user_from_claims(claims: Mapping[str, Any], http: HttpSettings) -> User:
     """The caller's roles from verified token claims: admin by ADMIN_EMAILS or `admin: true`, member by the
-    allow-lists or by being an admin — each only with `email_verified` true."""
+    allow-lists, `member: true` or by being an admin — each only with `email_verified` true."""
     email = str(claims.get("email") or "")
     verified = claims.get("email_verified") is True
     by_list, member_by_list = named_by_email(email, http)
-    admin = verified and (by_list or claims.get("admin") is True)
-    member = admin or (verified and member_by_list)
-    unverified_role = not verified and (by_list or member_by_list or claims.get("admin") is True)
+    claimed_admin, claimed_member = claims.get("admin") is True, claims.get("member") is True
+    admin = verified and (by_list or claimed_admin)
+    member = admin or (verified and (member_by_list or claimed_member))
+    unverified_role = not verified and (by_list or member_by_list or claimed_admin or claimed_member)
     return User(uid=str(claims.get("uid") or claims.get("sub") or ""), email=email, email_verified=verified,
                 admin=admin, member=member, unverified_role=unverified_role)
 

@@ -29,6 +29,8 @@ def user(email: str = "", verified: bool = True, uid: str = "u1", **claims):
     ("claimed@example.org", True, {"admin": True}, True, True),    # custom claim admin: true
     ("claimed@example.org", False, {"admin": True}, False, False),  # ... only verified too
     ("claimed@example.org", True, {"admin": "true"}, False, False),  # only the boolean true counts
+    ("claimed@example.org", True, {"member": True}, True, False),    # custom claim member: true
+    ("claimed@example.org", False, {"member": True}, False, False),
     ("", True, {}, False, False),                           # no email at all (phone, anonymous)
 ])
 def test_member_and_admin(email, verified, claims, member, admin):

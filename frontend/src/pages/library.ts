@@ -1,5 +1,7 @@
-/** Library grid: paginated videos, selection (page / all N), Index, Delete, Sync, Reset, live per-tile status. */
-import { canRead, currentHashPath, showPage, signedIn } from '../app'
+/** Library grid: paginated videos, selection (page / all N), Index, Delete, Sync, Reset, live per-tile status.
+ * Only what the signed-in user may do is offered (GET /me): members index a selection and delete their own videos;
+ * admins also delete any video, select all, re-index, sync and reset; signed-in non-members are told to ask. */
+import { canRead, currentHashPath, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import {
   ApiError, deleteVideos, indexVideos, listVideos, resetLibrary, syncBucket, type StatusEntry, type Video, type VideoPage,
 } from '../api'
@@ -29,7 +31,8 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     return
   }
   const page = Math.max(1, Number.parseInt(ctx.query.get('page') ?? '1', 10) || 1)
-  const canWrite = signedIn()
+  const canWrite = isMember()
+  const admin = isAdmin()
   const tiles = new Map<string, Tile>()
   const selected = new Set<string>()
   let allMode = false
@@ -63,23 +66,25 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
           h('label', { class: 'check', for: 'select-page' }, selectPage, h('span', null, 'Select page')),
           selectionText),
         h('div', { class: 'toolbar-right' },
-          h('label', { class: 'check small', for: 'reindex', title: 'Also re-index videos that are already Ready' },
-            reindex, h('span', null, 'Re-index ready')),
+          admin ? h('label', { class: 'check small', for: 'reindex', title: 'Also re-index videos that are already Ready' },
+            reindex, h('span', null, 'Re-index ready')) : null,
           indexBtn, deleteBtn),
       )
-    : h('p', { class: 'hint' }, h('a', { href: href('/signin', { next: currentHashPath() }) }, 'Sign in'),
-        ' to upload, index or delete videos.')
+    : signedIn()
+      ? h('p', { class: 'not-member', role: 'status', 'data-testid': 'not-member' }, notMemberMessage())
+      : h('p', { class: 'hint' }, h('a', { href: href('/signin', { next: currentHashPath() }) }, 'Sign in'),
+          ' to upload, index or delete videos.')
 
   showPage('Library',
     pageHeader('Library',
-      canWrite ? syncBtn : null,
+      admin ? syncBtn : null,
       canWrite ? h('a', { class: 'button primary', href: href('/upload'), 'data-testid': 'upload-link' }, icon(ICONS.upload), h('span', null, 'Upload')) : null),
     totalText,
     toolbar,
     allBanner,
     liveHint,
     body,
-    canWrite ? h('div', { class: 'danger-zone' }, resetBtn) : null,
+    admin ? h('div', { class: 'danger-zone' }, resetBtn) : null,
   )
 
   // ---- selection ----
@@ -93,8 +98,12 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     selectPage.indeterminate = n > 0 && n < ids.length
     const count = allMode ? total : n
     selectionText.textContent = allMode ? `All ${plural(total, 'video')} selected` : n ? `${n} selected` : ''
+    // a member's selection may hold videos of others: Delete is then off, and says why
+    const notOwn = allMode ? !admin : [...selected].some((id) => tiles.get(id)?.video.can_delete !== true)
     indexBtn.disabled = count === 0
-    deleteBtn.disabled = count === 0
+    deleteBtn.disabled = count === 0 || notOwn
+    deleteBtn.title = count > 0 && notOwn ? 'You may delete only videos you uploaded; ask an admin to delete the others.' : ''
+    deleteBtn.hidden = !admin && ![...tiles.values()].some((t) => t.video.can_delete === true)
     indexBtn.querySelector('span')!.textContent = count ? `Index (${count.toLocaleString()})` : 'Index'
     deleteBtn.querySelector('span')!.textContent = count ? `Delete (${count.toLocaleString()})` : 'Delete'
     for (const [id, t] of tiles) {
@@ -107,7 +116,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       replace(allBanner, `All ${plural(total, 'video')} in the library are selected. `,
         h('button', { type: 'button', class: 'link-button', 'data-testid': 'clear-selection', onclick: clearSelection }, 'Clear selection'))
       allBanner.hidden = false
-    } else if (morePages && ids.length > 0 && n === ids.length) {
+    } else if (admin && morePages && ids.length > 0 && n === ids.length) {
       replace(allBanner, `All ${ids.length} videos on this page are selected. `,
         h('button', {
           type: 'button', class: 'link-button', 'data-testid': 'select-all-button',
@@ -224,7 +233,8 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     totalText.textContent = data.total ? plural(data.total, 'video') : ''
     if (!data.videos.length) {
       replace(body, emptyState('No videos yet',
-        canWrite ? 'Upload a video, or sync to pick up videos already in the bucket.' : 'Nothing has been uploaded yet.',
+        admin ? 'Upload a video, or sync to pick up videos already in the bucket.'
+          : canWrite ? 'Upload a video to start the library.' : 'Nothing has been uploaded yet.',
         canWrite ? h('a', { class: 'button primary', href: href('/upload') }, 'Upload a video') : null,
         'library-empty'))
       refreshSelection()
@@ -270,7 +280,8 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
 
   indexBtn.addEventListener('click', () => void busy(indexBtn, 'Sending…', async () => {
     const reindexReady = reindex.checked
-    const res = await indexVideos(allMode ? { all: true, reindex: reindexReady } : { ids: [...selected], reindex: reindexReady })
+    const res = await indexVideos(allMode ? { all: true, reindex: reindexReady }
+      : { ids: [...selected], ...(reindexReady ? { reindex: true } : {}) })
     for (const id of res.queued) {
       if (!tiles.has(id)) continue // "all" may queue videos on other pages; only this page is shown and polled
       applyStatus({ [id]: { status: 'sending' } })

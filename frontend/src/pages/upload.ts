@@ -1,5 +1,5 @@
 /** Upload page: pick or drop one video, edit its title, upload with progress, pause/resume/retry, then open it. */
-import { app, showPage, signedIn } from '../app'
+import { app, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import { h, replace } from '../dom'
 import { bytes, titleFromFilename } from '../format'
 import { go, type RouteContext } from '../router'
@@ -11,6 +11,11 @@ type Phase = 'empty' | 'ready' | 'uploading' | 'paused' | 'failed' | 'done'
 
 export async function renderUpload(ctx: RouteContext): Promise<void> {
   if (!signedIn()) { showPage('Sign in', signInPrompt('Sign in to upload videos.')); return }
+  if (!isMember()) {
+    showPage('Upload', pageHeader('Upload a video'),
+      h('p', { class: 'not-member', role: 'status', 'data-testid': 'not-member' }, notMemberMessage()))
+    return
+  }
 
   const limit = bytes(app.config.uploadMaxBytes)
   const dashboard = h('div', { class: 'dashboard', 'data-testid': 'upload-dashboard' }, loading('Loading the uploader…'))

@@ -1,5 +1,5 @@
 /** Video page: processing progress until the upload is stored, then the player; facts; index and delete. */
-import { canRead, showPage, signedIn } from '../app'
+import { canRead, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import { ApiError, deleteVideos, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
 import { bytes, clock, dateTime, isInFlight, isoDuration, statusLabel } from '../format'
@@ -137,19 +137,22 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
       fact('Searchable', v.indexed || v.status === 'ready' ? 'Yes' : 'Not yet', 'fact-indexed'),
     )
 
-    const actions = signedIn()
+    // Only what this user may do: members index (admins also re-index); the uploader and admins delete.
+    const mayIndex = isMember() && (v.status !== 'ready' || isAdmin())
+    const actions = isMember()
       ? h('div', { class: 'video-actions' },
-          h('button', {
+          mayIndex ? h('button', {
             type: 'button', class: 'button primary', 'data-testid': 'video-index',
             disabled: isInFlight(v.status) || !v.playback_url,
             onclick: (e: Event) => void indexOne(e.currentTarget as HTMLButtonElement, v),
-          }, icon(ICONS.sparkle), h('span', null, v.status === 'ready' ? 'Re-index' : 'Index')),
-          h('button', {
+          }, icon(ICONS.sparkle), h('span', null, v.status === 'ready' ? 'Re-index' : 'Index')) : null,
+          v.can_delete ? h('button', {
             type: 'button', class: 'button danger-outline', 'data-testid': 'video-delete',
             onclick: () => void deleteOne(v),
-          }, icon(ICONS.trash), h('span', null, 'Delete')),
+          }, icon(ICONS.trash), h('span', null, 'Delete')) : null,
         )
-      : null
+      : signedIn() ? h('p', { class: 'not-member', role: 'status', 'data-testid': 'not-member' }, notMemberMessage())
+        : null
 
     replace(content,
       h('div', { class: 'video-stage' }, stage),

@@ -1,5 +1,5 @@
 /** The shared layout: skip link, header (brand, nav, search, user), main, footer. */
-import { SITE } from '../app'
+import { app, SITE } from '../app'
 import { currentUser, signOut } from '../auth'
 import { h, icon, ICONS, replace } from '../dom'
 import { go, href, parseHash } from '../router'
@@ -71,11 +71,20 @@ function syncHeader(): void {
   if (!currentUser()) renderUser() // keeps the sign-in link's "come back here" target current
 }
 
+/** "Admin" / "Member" / "Not a member" next to the signed-in email (GET /me), nothing while unknown. */
+function roleBadge(): HTMLElement | null {
+  const me = app.me
+  if (!me) return null
+  const [label, kind] = me.admin ? ['Admin', 'admin'] : me.member ? ['Member', 'member'] : ['Not a member', 'none']
+  return h('span', { class: `role-badge role-${kind}`, 'data-testid': 'user-role', 'data-role': kind }, label)
+}
+
 export function renderUser(): void {
   const user = currentUser()
   if (user) {
     replace(userBox,
       h('span', { class: 'user-email', 'data-testid': 'user-email', title: user.email ?? '' }, user.email ?? 'Signed in'),
+      roleBadge(),
       h('button', {
         type: 'button', class: 'button subtle', 'data-testid': 'signout-button',
         onclick: async () => {
