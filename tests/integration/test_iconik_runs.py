@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 from standins.iconik import SECRET, retune
+from standins.tasks import headers as cloud_tasks_token
 
 from localdev.iconik.seed import content
 
@@ -123,7 +124,7 @@ def test_remove_of_proxy_first_still_protects_the_original(ik):
 
 
 # ---- idempotency ---------------------------------------------------------------------------------------------
-def test_duplicate_deliveries_and_a_retried_custom_action_do_nothing_twice(ik):
+def test_duplicate_deliveries_and_a_retried_custom_action_do_nothing_twice(ik, stack):
     from mam import settings as mam_settings
     from mam.iconik import machine
 
@@ -136,11 +137,11 @@ def test_duplicate_deliveries_and_a_retried_custom_action_do_nothing_twice(ik):
         machine.enqueue_step(cfg, run_id, 0, body["auth_token"])
     run = ik.wait_run(run_id)
     assert run["status"] == "succeeded"
-    # and a late duplicate of every step, straight at the task entry
+    # and a late duplicate of every step, straight at the task entry (with the token Cloud Tasks would send)
     for seq in range(run["seq"]):
-        task = {"run_id": run_id, "seq": seq, "token": body["auth_token"],
-                "sig": machine.sign(cfg.iconik.shared_secret, run_id, seq, body["auth_token"])}
-        resp = requests.post(ik.tasks.url + "/step", json=task, timeout=30)
+        task = {"run_id": run_id, "seq": seq, "token": body["auth_token"]}
+        resp = requests.post(ik.tasks.url + "/step", json=task, headers=cloud_tasks_token(stack, ik.tasks.url),
+                             timeout=30)
         assert resp.status_code == 200 and resp.json()["result"] == "finished"
     time.sleep(1)
     assert len(ik.calls("POST", "/bulk/")) == 1
@@ -149,11 +150,18 @@ def test_duplicate_deliveries_and_a_retried_custom_action_do_nothing_twice(ik):
     assert set(per_path_counts(ik, "DELETE", "/purge/").values()) == {1}
 
 
-def test_forged_or_malformed_tasks_are_refused(ik):
-    resp = requests.post(ik.tasks.url + "/step", json={"run_id": "r", "seq": 0, "token": "t", "sig": "00"}, timeout=10)
-    assert resp.status_code == 403
-    assert requests.post(ik.tasks.url + "/step", json={"run_id": "r"}, timeout=10).status_code == 400
-    assert requests.post(ik.tasks.url + "/step", data="nope", timeout=10).status_code == 400
+def test_forged_or_malformed_tasks_are_refused(ik, stack):
+    step = {"run_id": "r", "seq": 0, "token": "t", "sig": "00"}
+    assert requests.post(ik.tasks.url + "/step", json=step, timeout=10).status_code == 401
+    forged = cloud_tasks_token(stack, ik.tasks.url, email="someone@example.com")
+    assert requests.post(ik.tasks.url + "/step", json=step, headers=forged, timeout=10).status_code == 403
+    good = cloud_tasks_token(stack, ik.tasks.url)
+    assert requests.post(ik.tasks.url + "/step", json={"run_id": "r"}, headers=good, timeout=10).status_code == 400
+    assert requests.post(ik.tasks.url + "/step", data="nope", headers={**good, "Content-Type": "application/json"},
+                         timeout=10).status_code == 400
+    # a step carrying the HMAC of tasks queued before task-route auth still reads (the run is unknown: a no-op)
+    resp = requests.post(ik.tasks.url + "/step", json=step, headers=good, timeout=10)
+    assert resp.status_code == 200 and resp.json()["result"] == "missing"
 
 
 def test_a_step_failing_after_the_verdicts_resumes_without_deleting_twice(ik, monkeypatch):

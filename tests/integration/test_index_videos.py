@@ -14,6 +14,7 @@ import uuid
 import pytest
 import requests
 from conftest import LOGS, wait_for
+from standins.tasks import headers as cloud_tasks_token
 from standins.twelvelabs import StandIn, make_video
 
 from localdev import processes
@@ -318,10 +319,11 @@ def test_webhook_from_twelvelabs_finishes_the_video_at_once(fns, twelvelabs, dem
     # (how soon after Twelve Labs: bench/index_videos.py measures it; here the instance may be cold)
 
 
-def test_task_endpoints_validate_and_resume(fns, twelvelabs, demo_token, clip_bytes, clean_firestore):
+def test_task_endpoints_validate_and_resume(fns, stack, twelvelabs, demo_token, clip_bytes, clean_firestore):
     def task(path, payload, retry=0):
         return requests.post(f"{fns.private}{path}", json=payload, timeout=30,
-                             headers={"X-CloudTasks-TaskRetryCount": str(retry), "X-CloudTasks-TaskName": "t-x"})
+                             headers={"X-CloudTasks-TaskRetryCount": str(retry), "X-CloudTasks-TaskName": "t-x",
+                                      **cloud_tasks_token(stack, fns.private)})
 
     bad = task("/tasks/follow", {"video_id": "v", "task_id": "t", "hop": "soon", "started": 1})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_task"

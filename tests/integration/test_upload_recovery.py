@@ -14,17 +14,18 @@ import flask
 import pytest
 import requests
 from conftest import ROOT, wait_for
+from standins.tasks import headers as cloud_tasks_token
+from standins.transloadit import make_test_video
 
 from localdev.processes import free_port
-from standins.transloadit import make_test_video
 
 pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def stack_parts(emulators, start_standin, start_function, demo_token):
+def stack_parts(emulators, stack, start_standin, start_function, demo_token):
     return {"tasks_fn": start_function("upload_tasks"), "transloadit": start_standin("transloadit"),
-            "token": demo_token}
+            "token": demo_token, "stack": stack}
 
 
 class UploadsUnderTest:
@@ -103,10 +104,12 @@ def test_lost_notification_is_recovered_by_the_scheduled_check(uploads_app, stac
     assert status["ok"] == "ASSEMBLY_COMPLETED" and status["notify_response_code"] != 200
 
     # A duplicate delivery of the check (Cloud Tasks is at-least-once) changes nothing.
-    again = requests.post(stack_parts["tasks_fn"] + "/check", json={"video_id": vid, "attempt": 1}, timeout=30)
+    delivery = cloud_tasks_token(stack_parts["stack"], stack_parts["tasks_fn"])
+    again = requests.post(stack_parts["tasks_fn"] + "/check", json={"video_id": vid, "attempt": 1}, headers=delivery,
+                          timeout=30)
     assert again.status_code == 200 and again.json()["result"] == "not_uploading"
     assert video(vid).version == recovered.version
-    bad = requests.post(stack_parts["tasks_fn"] + "/check", json={"video_id": "../x"}, timeout=30)
+    bad = requests.post(stack_parts["tasks_fn"] + "/check", json={"video_id": "../x"}, headers=delivery, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_field"
 
 

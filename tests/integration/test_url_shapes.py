@@ -16,6 +16,7 @@ import uuid
 import pytest
 import requests
 from mam import manifest
+from standins.tasks import headers as cloud_tasks_token
 
 from localdev.stack import LOCAL_SECRETS
 
@@ -69,10 +70,17 @@ def test_transloadit_notify_verifies_the_signature(running, shape):
     assert forged.status_code == 401
 
 
+def delivery(stack, running, name: str) -> dict[str, str]:
+    """The Authorization header of a Cloud Tasks delivery to `name` (its audience is the function's base URL,
+    whichever URL shape the request then arrives in)."""
+    return cloud_tasks_token(stack, running[name])
+
+
 @pytest.mark.parametrize("shape", SHAPES)
-def test_upload_tasks_check(running, shape):
+def test_upload_tasks_check(running, stack, shape):
     resp = requests.post(url(running["upload_tasks"], "upload_tasks", shape, "/check"),
-                         json={"video_id": uuid.uuid4().hex[:20], "attempt": 1}, timeout=10)
+                         json={"video_id": uuid.uuid4().hex[:20], "attempt": 1},
+                         headers=delivery(stack, running, "upload_tasks"), timeout=10)
     assert resp.status_code == 200 and resp.json()["result"] == "video_gone", resp.text
 
 
@@ -88,9 +96,10 @@ def test_index_videos_webhook_verifies_the_signature(running, shape):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_index_tasks_follow(running, shape):
+def test_index_tasks_follow(running, stack, shape):
     payload = {"video_id": uuid.uuid4().hex[:20], "task_id": "t", "hop": 0, "started": time.time()}
-    resp = requests.post(url(running["index_tasks"], "index_tasks", shape, "/tasks/follow"), json=payload, timeout=10)
+    resp = requests.post(url(running["index_tasks"], "index_tasks", shape, "/tasks/follow"), json=payload,
+                         headers=delivery(stack, running, "index_tasks"), timeout=10)
     assert resp.status_code == 200 and resp.json() == {"stopped": "not following this task"}, resp.text
 
 
@@ -132,8 +141,19 @@ def test_iconik_handler_custom_action(running, start_standin, shape):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_iconik_tasks_step(running, shape):
-    resp = requests.post(url(running["iconik_tasks"], "iconik_tasks", shape, "/step"), json={}, timeout=10)
+def test_iconik_tasks_step(running, stack, shape):
+    headers = delivery(stack, running, "iconik_tasks")
+    resp = requests.post(url(running["iconik_tasks"], "iconik_tasks", shape, "/step"), json={}, headers=headers,
+                         timeout=10)
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "bad_task", resp.text
-    other = requests.post(url(running["iconik_tasks"], "iconik_tasks", shape, "/other"), json={}, timeout=10)
+    other = requests.post(url(running["iconik_tasks"], "iconik_tasks", shape, "/other"), json={}, headers=headers,
+                          timeout=10)
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(("name", "path"), [("upload_tasks", "/check"), ("index_tasks", "/tasks/follow"),
+                                            ("iconik_tasks", "/step")])
+def test_task_routes_refuse_a_call_without_cloud_tasks_token_in_both_shapes(running, name, path, shape):
+    resp = requests.post(url(running[name], name, shape, path), json={}, timeout=10)
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "missing_token", resp.text

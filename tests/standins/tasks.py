@@ -9,11 +9,17 @@ certs on a loopback port, for unit tests that run without the stack.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Self
 
 from localdev.processes import free_port
 from localdev.stack import Stack
-from localdev.tasks.oidc import CERTS_PATH, CertsServer, LocalKey, id_token_claims, key_path
+from localdev.tasks.oidc import (
+    CERTS_PATH,
+    CertsServer,
+    LocalKey,
+    id_token_claims,
+    key_path,
+)
 
 
 def stack_key(stack: Stack) -> LocalKey:
@@ -63,7 +69,7 @@ class Issuer:
         self.server.shutdown()
         self.server.server_close()
 
-    def __enter__(self) -> Issuer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

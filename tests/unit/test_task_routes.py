@@ -26,6 +26,7 @@ from mam.task_routes import (
     UploadCheck,
 )
 from mam.tasks import TaskContext
+from standins.tasks import Issuer
 
 from localdev.stack import grants, template_settings
 
@@ -97,7 +98,27 @@ def test_missing_fields_with_defaults_read_as_tasks_queued_by_older_code_meant_t
     (INDEX_FOLLOW, {"video_id": "v", "task_id": "t", "hop": 0, "started": float("nan")}, "started", "finite"),
     (INDEX_FOLLOW, {"video_id": "v", "task_id": ["t"], "hop": 0, "started": 1}, "task_id", "must be a string"),
     (UPLOAD_CHECK, {"video_id": "../x"}, "video_id", "must be a video id"),
-    (UPLOAD_CHECK, {"video_id": "v1", "attempt": 0}, "attempt", "positive"),
+    (UPLOAD_CHECK, {"video_id": "v1", "attempt": 0}, "attempt", "from 1 to"),
+    (UPLOAD_CHECK, {"video_id": "v1", "attempt": 10 ** 30}, "attempt", "from 1 to"),
+    (UPLOAD_CHECK, {"video_id": "v1", "policy": {"first": "soon"}}, "policy", "`first` must be a number"),
+    (UPLOAD_CHECK, {"video_id": "v1", "policy": {"deadline": -1}}, "policy", "`deadline` must be a number"),
+    (INDEX_SUBMIT, {"video_id": "v1", "run": -1}, "run", "from 0 to"),
+    (INDEX_SUBMIT, {"video_id": "v1", "run": 2 ** 63}, "run", "from 0 to"),
+    (INDEX_SUBMIT, {"video_id": "v1", "run": 1, "attempt": -1}, "attempt", "from 0 to"),
+    (INDEX_SUBMIT, {"video_id": "v1", "run": 1, "nonce": "a/b"}, "nonce", "letters, digits"),
+    (INDEX_SUBMIT, {"video_id": "v1", "run": 1, "nonce": "n" * 65}, "nonce", "letters, digits"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "", "hop": 0, "started": 1}, "task_id", "letters, digits"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "t/../u", "hop": 0, "started": 1}, "task_id", "letters, digits"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "t", "hop": -1, "started": 1}, "hop", "from 0 to"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "t", "hop": 0, "started": -5}, "started", "unix seconds"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "t", "hop": 0, "started": 1e300}, "started", "unix seconds"),
+    (INDEX_FOLLOW, {"video_id": "v", "task_id": "t", "hop": 0, "started": 1, "errors": -1}, "errors", "from 0 to"),
+    (ICONIK_STEP, {"run_id": "r", "seq": -1, "token": "t"}, "seq", "from 0 to"),
+    (ICONIK_STEP, {"run_id": "r", "seq": 0, "token": " "}, "token", "iconik auth token"),
+    (ICONIK_STEP, {"run_id": "r", "seq": 0, "token": "t\r\nX: y"}, "token", "iconik auth token"),
+    (ICONIK_STEP, {"run_id": "r", "seq": 0, "token": "t" * 8193}, "token", "iconik auth token"),
+    (ICONIK_STEP, {"run_id": "r/x", "seq": 0, "token": "t"}, "run_id", "must be a run id"),
+    (ICONIK_STEP, {"run_id": "r", "seq": 0, "token": "t", "sig": "s" * 257}, "sig", "at most 256"),
     (UPLOAD_CHECK, {"video_id": "v1", "attempt": None}, "attempt", "not null"),
     (UPLOAD_CHECK, {"video_id": "v1", "policy": "soon"}, "policy", "must be an object"),
 ])
@@ -107,7 +128,8 @@ def test_a_bad_payload_is_a_400_that_names_the_field(route: TaskRoute, body: dic
     assert raised.value.status == 400
     assert f"`{field}`" in raised.value.message and says in raised.value.message
     # each route keeps the code its callers have always seen
-    assert raised.value.code == ("invalid_field" if route is UPLOAD_CHECK else "invalid_task")
+    assert raised.value.code == route.error_code
+    assert raised.value.code == {"/check": "invalid_field", "/step": "bad_task"}.get(route.path, "invalid_task")
 
 
 def test_a_payload_type_the_loader_cannot_check_fails_at_declaration():
@@ -126,9 +148,38 @@ def test_a_payload_type_the_loader_cannot_check_fails_at_declaration():
         TaskRoute("q", "t", "/x", dict)
 
 
+def test_a_step_queued_with_the_old_hmac_still_reads():
+    assert ICONIK_STEP.load({"run_id": "r", "seq": 2, "token": "t", "sig": "ab" * 32}) == IconikStep("r", 2, "t",
+                                                                                                   "ab" * 32)
+    assert ICONIK_STEP.body(IconikStep("r", 2, "t")) == {"run_id": "r", "seq": 2, "token": "t", "sig": ""}
+
+
 # ---- serving ------------------------------------------------------------------------------------------------------
+LOCAL_URL = "http://127.0.0.1:9"  # where this test's index_tasks "answers": the audience of its tasks
+SA = "mam-tasks@p.iam.gserviceaccount.com"
+
+
 @pytest.fixture
-def served() -> tuple[flask.testing.FlaskClient, list]:
+def issuer(monkeypatch):
+    """Google's certs stood in for on loopback, and index_tasks's settings and runtime pointing at them."""
+    from mam import settings
+
+    with Issuer() as issuer:
+        for key, value in {"GCP_PROJECT": "p", "TASKS_SERVICE_ACCOUNT": SA, "CLOUD_TASKS_OIDC_CERTS_URL": issuer.url,
+                           "FUNCTION_URL_INDEX_TASKS": LOCAL_URL}.items():
+            monkeypatch.setenv(key, value)
+        settings.reset_cache()
+        yield issuer
+
+
+@pytest.fixture
+def bearer(issuer) -> dict[str, str]:
+    """The Authorization header the local Cloud Tasks would send this test's index_tasks."""
+    return {"Authorization": f"Bearer {issuer.mint(LOCAL_URL, SA)}"}
+
+
+@pytest.fixture
+def served(issuer) -> tuple[flask.testing.FlaskClient, list]:
     router = Router("index_tasks")
     seen: list = []
 
@@ -143,11 +194,11 @@ def served() -> tuple[flask.testing.FlaskClient, list]:
 
 
 @pytest.mark.parametrize("prefix", ["", "/index_tasks"])
-def test_a_served_route_hands_its_handler_the_typed_payload_and_the_delivery(served, prefix):
+def test_a_served_route_hands_its_handler_the_typed_payload_and_the_delivery(served, bearer, prefix):
     client, seen = served
     resp = client.post(f"{prefix}/tasks/follow", json={"video_id": "v1", "task_id": "t", "hop": 3, "started": 5},
                        headers={"X-CloudTasks-TaskName": "t-abc", "X-CloudTasks-TaskRetryCount": "2",
-                                "X-CloudTasks-QueueName": "index"})
+                                "X-CloudTasks-QueueName": "index", **bearer})
     assert resp.status_code == 200 and resp.get_json() == {"hop": 3}
     assert seen == [(IndexFollow("v1", "t", 3, 5.0), TaskContext("t-abc", "index", 2, 0))]
 
@@ -157,11 +208,30 @@ def test_a_served_route_hands_its_handler_the_typed_payload_and_the_delivery(ser
     ([1, 2], "invalid_json"),
     ("not json", "invalid_json"),
 ])
-def test_a_served_route_refuses_a_bad_body_with_400_before_its_handler_runs(served, body, code):
+def test_a_served_route_refuses_a_bad_body_with_400_before_its_handler_runs(served, bearer, body, code):
     client, seen = served
     raw = body if isinstance(body, str) else json.dumps(body)
-    resp = client.post("/tasks/follow", data=raw, content_type="application/json")
+    resp = client.post("/tasks/follow", data=raw, content_type="application/json", headers=bearer)
     assert resp.status_code == 400 and resp.get_json()["error"]["code"] == code
+    assert seen == []
+
+
+@pytest.mark.parametrize(("auth", "status", "code"), [
+    (None, 401, "missing_token"),
+    ("Bearer not-a-jwt", 403, "invalid_token"),
+    ("other-audience", 403, "invalid_token"),
+    ("other-account", 403, "invalid_token"),
+])
+def test_a_served_route_refuses_a_delivery_without_cloud_tasks_token_before_reading_its_body(served, issuer, auth,
+                                                                                             status, code):
+    client, seen = served
+    headers = {"other-audience": {"Authorization": f"Bearer {issuer.mint(LOCAL_URL + '/tasks/follow', SA)}"},
+               "other-account": {"Authorization": f"Bearer {issuer.mint(LOCAL_URL, 'x@p.iam.gserviceaccount.com')}"},
+               None: {}}.get(auth, {"Authorization": auth})
+    for body in ({"video_id": "v1", "task_id": "t", "hop": 3, "started": 5}, "not json"):
+        raw = body if isinstance(body, str) else json.dumps(body)
+        resp = client.post("/tasks/follow", data=raw, content_type="application/json", headers=headers)
+        assert resp.status_code == status and resp.get_json()["error"]["code"] == code
     assert seen == []
 
 
@@ -179,27 +249,33 @@ spec.loader.exec_module(module)
 entry = getattr(module, sys.argv[2])
 out = []
 for path in json.loads(sys.argv[3]):
-    with flask.Flask("probe").test_request_context(path, method="POST", json={"video_id": "a/b"}):
-        resp = entry(flask.request)
-        out.append([resp.status_code, resp.get_json()["error"]["code"]])
+    for headers in ({}, {"Authorization": "Bearer " + sys.argv[4]}):
+        with flask.Flask("probe").test_request_context(path, method="POST", json={"video_id": "a/b"}, headers=headers):
+            resp = entry(flask.request)
+            out.append([resp.status_code, resp.get_json()["error"]["code"]])
 print(json.dumps(out))
 """
 
 
 @pytest.mark.parametrize("target", sorted({r.target for r in ROUTES}))
 def test_each_target_function_serves_its_routes_as_deployed(target):
-    """Import the target's main.py with only its deployed settings; every route of it answers (a 400 for a bad
-    payload, reached before any backend call), so no route is declared without being served."""
+    """Import the target's main.py with only its deployed settings; every route of it answers: a 401 without
+    Cloud Tasks' token, and with one a 400 for a bad payload (reached before any backend call), so no route is
+    declared without being served or served without the token check. Google's certs stand in on loopback."""
     spec = function(target)
     mine = [r for r in ROUTES if r.target == target]
+    base = "https://us-central1-p.cloudfunctions.net"
     env = {**template_settings(), **{s: "placeholder" for s in grants(target)}, "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(ROOT / "functions"), "FUNCTIONS_BASE_URL": "https://us-central1-p.cloudfunctions.net",
-           "THREADS": "8"}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT / "functions" / spec.source / "main.py"),
-                          spec.entry_point, json.dumps([r.path for r in mine])], check=False, env=env, cwd="/",
-                         capture_output=True, text=True, timeout=120)
+           "PYTHONPATH": str(ROOT / "functions"), "FUNCTIONS_BASE_URL": base, "THREADS": "8"}
+    with Issuer() as issuer:
+        env["CLOUD_TASKS_OIDC_CERTS_URL"] = issuer.url
+        token = issuer.mint(f"{base}/{target}", env["TASKS_SERVICE_ACCOUNT"])
+        out = subprocess.run([sys.executable, "-c", PROBE, str(ROOT / "functions" / spec.source / "main.py"),
+                              spec.entry_point, json.dumps([r.path for r in mine]), token], check=False, env=env,
+                             cwd="/", capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-1500:]
-    assert json.loads(out.stdout.splitlines()[-1]) == [[400, r.error_code] for r in mine]  # after the log lines
+    expected = [answer for r in mine for answer in ([401, "missing_token"], [400, r.error_code])]
+    assert json.loads(out.stdout.splitlines()[-1]) == expected  # after the log lines
 
 
 def test_task_routes_module_is_the_one_declaration_of_each_path():
