@@ -13,9 +13,9 @@ import pytest
 from mam import settings, task_auth
 from mam.http import ApiError
 from mam.task_auth import Certs, Refused, Unavailable, require_task_caller, verify_token
+from standins.tasks import Issuer
 
 from localdev.processes import free_port
-from standins.tasks import Issuer
 
 AUD = "https://us-central1-p.cloudfunctions.net/index_tasks"
 SA = "mam-tasks@p.iam.gserviceaccount.com"
