@@ -3,7 +3,8 @@
   ./deploy.sh --verify              the cloud deployment .env.yaml describes
   ./deploy.sh --verify --local      the local stack (scripts/dev.sh; MAM_PORT_OFFSET moves its ports)
 
-Checks: every function of the manifest answers GET /health; private functions refuse an anonymous call; every
+Checks: every function of the manifest answers GET /health; private functions refuse an anonymous call (in the
+cloud IAM must refuse it; locally the task route's own OIDC check, which also stands behind IAM in the cloud); every
 webhook refuses a forged signature; the front end serves a config.json naming the functions; the functions and
 the B2 bucket allow the front-end origin (CORS preflights). Prints a table of check / PASS|FAIL|SKIP / what was
 seen and, for a miss, the next step; exits 1 when anything FAILs. Every call has a time-out; forged requests
@@ -28,6 +29,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
+# The error codes of a task route refusing a delivery without Cloud Tasks' OIDC token (mam.task_auth).
+TASK_AUTH_CODES = ("missing_token", "invalid_token")
 # Functions the front end calls (config.json names them; each must allow the front-end origin).
 FRONTEND_FUNCTIONS = ("upload_status", "index_videos", "library")
 # Webhook routes whose secret is optional: a 404 with this error code means "feature off", not a failure.
@@ -202,14 +205,27 @@ class Verifier:
         if self.skip_broken(check, name):
             return
         resp = self.call("POST", f"{url}{route}", json={})
+        refused_by_code = not isinstance(resp, str) and self.error_code(resp) in TASK_AUTH_CODES
         if isinstance(resp, str):
             self.add(check, SKIP, f"not reachable ({resp}); see health {name}", self.where(name))
-        elif resp.status_code in (401, 403):
+        elif resp.status_code in (401, 403) and self.t.local:
+            # No IAM locally: the task route's own check of Cloud Tasks' OIDC token (mam.task_auth) refuses it.
+            self.add(check, PASS, f"anonymous POST {route}: HTTP {resp.status_code} {self.error_code(resp)} "
+                     "(the task route's OIDC check)")
+        elif resp.status_code in (401, 403) and not refused_by_code:
             self.add(check, PASS, f"anonymous POST {route}: HTTP {resp.status_code}")
         elif self.t.local:
-            # Honest about the local stack: there is no IAM in front of functions-framework.
-            self.add(check, SKIP, f"anonymous POST {route} reached the code (HTTP {resp.status_code}): no IAM on the "
-                     "local stack", "nothing to do locally; issue 12 adds OIDC verification on task routes")
+            self.add(check, FAIL, f"anonymous POST {route} reached the handler (HTTP {resp.status_code}): the task "
+                     "route did not check Cloud Tasks' OIDC token",
+                     "task routes are served through TaskRoute.serve, which checks the token (mam.task_auth); "
+                     f"restart scripts/dev.sh with the current code, then {self.logs(name)}")
+        elif refused_by_code:
+            # IAM let an anonymous call in; only the function's own token check stopped it (it still costs a run).
+            self.add(check, FAIL, f"anonymous POST {route} passed IAM; only the code's token check refused it "
+                     f"(HTTP {resp.status_code} {self.error_code(resp)})",
+                     f"make it private: gcloud functions remove-invoker-policy-binding {name} --region={self.t.region} "
+                     "--member=allUsers, then ./deploy.sh --redeploy (private functions deploy with "
+                     "--no-allow-unauthenticated)")
         else:
             self.add(check, FAIL, f"anonymous POST {route} was let through (HTTP {resp.status_code})",
                      f"make it private: gcloud functions remove-invoker-policy-binding {name} --region={self.t.region} "

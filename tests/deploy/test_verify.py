@@ -91,6 +91,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, {"ok": True, "function": name})
         if method == "POST" and name in srv.accept_forged:
             return self.send(200, {"ok": True})
+        if method == "POST" and name in PRIVATE:  # past IAM, the task route's own check (mam.task_auth)
+            return self.send(401, {"error": {"code": "missing_token", "message": "no token"}})
         if name == "index_videos" and rest == "/webhook":
             return self.send(404, {"error": {"code": "webhooks_not_configured", "message": "not configured"}})
         if (name, rest) in {("transloadit_notify", "/"), ("library", "/b2-events"), ("iconik_handler", "/add")}:
@@ -158,6 +160,7 @@ def test_an_open_private_function_a_forgery_accepted_and_a_bucket_without_cors_f
     assert code == 1, text
     row = rows["private index_tasks refuses anonymous"]
     assert row["result"] == "FAIL" and "remove-invoker-policy-binding index_tasks" in row["fix"]
+    assert "passed IAM; only the code's token check refused it" in row["seen"]  # a 401 from our code is no IAM
     row = rows["forged B2 event signature -> library /b2-events"]
     assert row["result"] == "FAIL" and "ACCEPTED" in row["seen"] and "./deploy.sh" in row["fix"]
     row = rows[f"b2 cors allows {server.origin}"]

@@ -64,12 +64,12 @@ def test_every_check_passes_or_explains_its_skip(live_stack: Stack):
     assert sum(c.startswith("b2 cors allows ") and r["result"] == "PASS" for c, r in rows.items()) == 2
     skipped = [r for r in results if r["result"] == "SKIP"]
     for r in skipped:
-        assert r["check"].startswith("private ") or "is not set" in r["seen"], r
+        assert "is not set" in r["seen"], r
         assert r["fix"]
-    # No IAM locally: private functions are reported as seen, never as a PASS they did not earn.
+    # No IAM locally: the task routes' own OIDC check refuses an anonymous call.
     for name in PRIVATE:
         row = rows[f"private {name} refuses anonymous"]
-        assert row["result"] == "PASS" or "no IAM on the local stack" in row["seen"], row
+        assert row["result"] == "PASS" and "401 missing_token" in row["seen"], row
 
 
 def test_a_function_that_is_not_running_fails_with_its_fix(live_stack: Stack, processes, start_function):
