@@ -56,13 +56,24 @@ class StrictB2:
                 code=exc.code, detail=exc.message)
             return exc.respond(start_response, method)
         request.rewind(environ, req.body)
-        return self.app(environ, start_response)
+        answer = self.app(environ, start_response)
+        if rules.operation(req) == "CreateBucket":
+            _always_versioned(req.bucket_and_key()[0])
+        return answer
 
     @staticmethod
     def _is_preflight(req: request.RawRequest) -> bool:
         """A CORS preflight: B2 answers it from the bucket's CORS rules without credentials (browsers send none)."""
         return (req.method == "OPTIONS" and req.header("origin") is not None
                 and req.header("access-control-request-method") is not None and not sigv4.is_signed(req))
+
+
+def _always_versioned(name: str) -> None:
+    """B2 buckets are versioned from creation (a plain DELETE hides the file and keeps its versions); moto's start
+    unversioned, where a DELETE would remove the object for good, kinder than B2."""
+    bucket = versions.find_bucket(name)
+    if bucket is not None and getattr(bucket, "versioning_status", None) != "Enabled":
+        bucket.versioning_status = "Enabled"
 
 
 def moto_app() -> WSGIApp:

@@ -33,6 +33,10 @@ def operation(req: RawRequest) -> str:
             return "DeleteObjects"
         if req.method == "PUT" and "cors" in q:
             return "PutBucketCors"
+        if req.method == "PUT" and "versioning" in q:
+            return "PutBucketVersioning"
+        if req.method == "PUT" and not q:
+            return "CreateBucket"
         return "Bucket"
     if req.method == "PUT" and "partNumber" in q:
         return "UploadPart"
@@ -61,6 +65,8 @@ def check(req: RawRequest) -> None:
         _check_md5(md5, req.body)
     if op == "PutBucketCors":
         _check_cors(req.body)
+    if op == "PutBucketVersioning":
+        _check_versioning(req.body)
     if op in WRITES_KEY:
         _check_key(req.bucket_and_key()[1])
 
@@ -105,6 +111,18 @@ def _check_cors(body: bytes) -> None:
                 raise errors.invalid_argument("illegal empty string in allowedOrigins.")
             if name == "MaxAgeSeconds" and not (text.isdigit() and 0 <= int(text) <= MAX_CORS_AGE):
                 raise errors.invalid_argument(f"MaxAgeSeconds must be in the range [0, {MAX_CORS_AGE}].")
+
+
+def _check_versioning(body: bytes) -> None:
+    """B2 buckets are always versioned: turning versioning off (Suspended) is refused (the wording is ours)."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        raise errors.B2Error(400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                             "against our published schema.") from None
+    status = next(((el.text or "").strip() for el in root if _local(el.tag) == "Status"), "")
+    if status != "Enabled":
+        raise errors.invalid_argument("B2 buckets are always versioned; versioning cannot be suspended.")
 
 
 def _check_key(key: str) -> None:

@@ -417,3 +417,24 @@ def test_refusals_are_logged_without_secrets_or_signatures(b2, s3):
     log = b2.log_text()
     assert '"code": "SignatureDoesNotMatch"' in log
     assert SECRET not in log and url.rsplit("X-Amz-Signature=", 1)[1] not in log and "X-Amz-Signature" not in log
+
+
+# ---- versioning: B2 buckets are always versioned ----------------------------------------------------------------
+def test_buckets_are_versioned_from_creation_and_a_plain_delete_only_hides_the_file(b2, s3):
+    s3.create_bucket(Bucket="versioned-from-birth", CreateBucketConfiguration={"LocationConstraint": REGION})
+    assert s3.get_bucket_versioning(Bucket="versioned-from-birth").get("Status") == "Enabled"
+    first = s3.put_object(Bucket="versioned-from-birth", Key="clip.mp4", Body=b"v1")["VersionId"]
+    s3.put_object(Bucket="versioned-from-birth", Key="clip.mp4", Body=b"v2")
+    s3.delete_object(Bucket="versioned-from-birth", Key="clip.mp4")  # no version id: a hide marker, as on B2
+    listed = s3.list_object_versions(Bucket="versioned-from-birth", Prefix="clip.mp4")
+    assert len(listed["Versions"]) == 2 and len(listed["DeleteMarkers"]) == 1
+    assert s3.get_object(Bucket="versioned-from-birth", Key="clip.mp4", VersionId=first)["Body"].read() == b"v1"
+    assert "Contents" not in s3.list_objects_v2(Bucket="versioned-from-birth")
+
+
+def test_versioning_cannot_be_suspended(b2, s3):
+    with pytest.raises(ClientError) as exc:
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Suspended"})
+    assert client_error(exc)[:2] == (400, "InvalidArgument")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})  # a no-op, accepted
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
