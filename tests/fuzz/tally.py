@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))  # per operation and phase (the coverage phase adds its own)
@@ -17,6 +18,7 @@ class Tally:
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     server_errors: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
 
 
 TALLIES: list[Tally] = []
@@ -30,7 +32,8 @@ def summary(terminalreporter) -> None:
     tr.section("fuzz (issue 12)")
     for t in TALLIES:
         tr.write_line(f"{t.name:<34} operations {t.operations:>3}  requests {t.requests:>5}  "
-                      f"failures {len(t.failures):>3}  5xx {t.server_errors:>3}")
+                      f"failures {len(t.failures):>3}  5xx {t.server_errors:>3}  "
+                      + " ".join(f"{code}:{n}" for code, n in sorted(t.statuses.items())))
         for failure in t.failures[:20]:
             tr.write_line(f"    {failure}")
     tr.write_line(f"{'total':<34} operations {sum(t.operations for t in TALLIES):>3}  "

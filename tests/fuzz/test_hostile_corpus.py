@@ -115,6 +115,7 @@ class Probe:
             self.tally.failures.append(f"{method} {route} [{what}]: no answer ({type(exc).__name__})")
             return
         self.tally.requests += 1
+        self.tally.statuses[resp.status_code] += 1
         if resp.status_code >= 500:
             self.tally.server_errors += 1
             self.tally.failures.append(f"{method} {route} [{what}]: {resp.status_code} {resp.text[:160]!r}")

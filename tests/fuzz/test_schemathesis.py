@@ -33,9 +33,10 @@ def _st(url: str, tag: str, token: str, report: Path) -> subprocess.CompletedPro
     return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=560, cwd=report.parent)
 
 
-def _count(report: Path) -> tuple[int, int, int, list[str]]:
-    """(operations, requests, 5xx, failure lines) from schemathesis' ndjson event stream."""
-    operations, requests, server_errors, failures = set(), 0, 0, []
+def _count(report: Path, name: str) -> Tally:
+    """What schemathesis sent and found, from its ndjson event stream."""
+    operations: set[str] = set()
+    tally = Tally(f"schemathesis {name}")
     for line in report.read_text().splitlines():
         event = json.loads(line)
         (kind, body), = event.items() if len(event) == 1 else [(None, None)]
@@ -46,20 +47,22 @@ def _count(report: Path) -> tuple[int, int, int, list[str]]:
                 operations.add(label)
             for interactions in recorder.get("interactions", {}).values():
                 resp = (interactions or {}).get("response") or {}
-                requests += 1
+                tally.requests += 1
+                tally.statuses[resp.get("status_code", 0)] += 1
                 if resp.get("status_code", 0) >= 500:
-                    server_errors += 1
+                    tally.server_errors += 1
             for case_checks in recorder.get("checks", {}).values():
                 for check in case_checks or []:
                     if check.get("status") == "FAILURE":
-                        failures.append(f"{label}: {check.get('name')} {str(check.get('failure_info'))[:200]}")
-    return len(operations), requests, server_errors, failures
+                        tally.failures.append(f"{label}: {check.get('name')} {str(check.get('failure_info'))[:200]}")
+    tally.operations = len(operations)
+    return tally
 
 
 @pytest.mark.parametrize("name", PUBLIC)
 def test_public_function_conforms_to_the_contract(fuzz_stack, demo_token, tally, tmp_path, name):
     result = _st(fuzz_stack[name], name, demo_token, tmp_path / f"{name}.ndjson")
-    operations, requests, server_errors, failures = _count(tmp_path / f"{name}.ndjson")
-    tally.append(Tally(f"schemathesis {name}", operations, requests, failures, server_errors))
-    assert result.returncode == 0 and not failures, (result.stdout[-6000:] + result.stderr[-2000:])
-    assert operations > 0 and requests > 0
+    counted = _count(tmp_path / f"{name}.ndjson", name)
+    tally.append(counted)
+    assert result.returncode == 0 and not counted.failures, (result.stdout[-6000:] + result.stderr[-2000:])
+    assert counted.operations > 0 and counted.requests > 0
