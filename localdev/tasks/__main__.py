@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         server.stop()
+        key_file.unlink(missing_ok=True)  # the next start makes a new key anyway
+        with contextlib.suppress(OSError):
+            key_file.parent.rmdir()
         # A queue thread may be inside a dispatch for up to its deadline; nothing it does matters any more.
         os._exit(0)
 
