@@ -20,7 +20,6 @@ import json
 import re
 import threading
 import time
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,6 +94,8 @@ class Certs:
             return self._certs.get(kid)
 
     def _fetch(self, now: float) -> None:
+        import urllib.request  # lazy: ~2 ms of every cold start, needed once per max-age
+
         self._fetched = now  # a failed fetch also waits refetch_seconds before an unknown kid tries again
         self.fetches += 1
         try:
