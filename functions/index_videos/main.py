@@ -1,4 +1,4 @@
-"""index_videos (public: signed-in users, Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
+"""index_videos (public: members — all/re-index admins —, Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
 import flask
 from mam.http import Router
 from mam.settings import settings
@@ -39,7 +39,7 @@ def _follow(payload: IndexFollow, ctx: TaskContext):
 
 
 def index_videos(request: flask.Request) -> flask.Response:
-    """Entry point: POST /index (signed-in user), POST /webhook (Twelve Labs)."""
+    """Entry point: POST /index (members; all or re-index: admins), POST /webhook (Twelve Labs)."""
     return _public(request)
 
 
