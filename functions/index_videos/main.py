@@ -1,4 +1,4 @@
-"""index_videos (public: members — all/re-index admins —, Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
+"""index_videos (public: members; the Twelve Labs webhook) and index_tasks (private: Cloud Tasks)."""
 import flask
 from mam.http import Router
 from mam.settings import settings
