@@ -49,6 +49,10 @@ export interface Clip {
   /** place in the whole search, 1 = best (Twelve Labs gives no relevance score) */
   rank?: number | null
   thumbnail_url?: string | null
+  /** what found it: "visual" (picture, on-screen text), "speech", "sound"; empty when unknown */
+  matched?: string[]
+  /** the words said during the clip, when speech was searched */
+  transcript?: string | null
 }
 
 export interface SearchResult { video: Video; clips: Clip[] }
@@ -98,15 +102,42 @@ function url(fn: FunctionName, path: string, query?: RequestOpts['query']): stri
   return `${base}${path}${q ? `?${q}` : ''}`
 }
 
+/** Messages for error codes whose server text is not written for the person reading it. */
+const CODE_MESSAGES: Record<string, string> = {
+  not_found: 'Not found. It may have been deleted, or the link is wrong.',
+  query_too_long: 'That search is too long: use at most 500 characters, then search again.',
+  empty_query: 'Type something to search for.',
+  invalid_page_token: 'These results are no longer available. Run the search again.',
+  page_token_expired: 'These results have expired. Run the search again.',
+  method_not_allowed: 'That action is not available here. Reload the page and try again.',
+}
+
+/** A server message as a sentence: first letter capitalised, ends with a full stop (some answers are terse API text). */
+export function asSentence(text: string): string {
+  const t = text.trim()
+  if (!t) return t
+  const first = t[0].toUpperCase() + t.slice(1)
+  return /[.!?…]$/.test(first) ? first : `${first}.`
+}
+
 /** Readable message for a failed call; the server's own message wins for 4xx because it names the problem. */
 function messageFor(status: number, code: string, serverMessage: string | undefined): string {
   if (status === 401) return 'Your session has expired or you are not signed in. Please sign in again.'
-  if (status === 403) return serverMessage || 'You are not allowed to do that.'
-  if (status === 404) return serverMessage || 'Not found. It may have been deleted.'
-  if (status === 413) return serverMessage || 'That file is too large.'
+  if (CODE_MESSAGES[code]) return CODE_MESSAGES[code]
+  const server = serverMessage ? asSentence(serverMessage) : ''
+  if (status === 403) return server || 'You are not allowed to do that.'
+  if (status === 404) return server || CODE_MESSAGES.not_found
+  if (status === 413) return server || 'That file is too large.'
   if (status === 429) return 'Too many requests right now. Wait a moment and try again.'
-  if (status >= 500) return `The server had a problem${code ? ` (${code})` : ''}. Try again in a moment.`
-  return serverMessage || `The request failed (HTTP ${status}).`
+  if (status >= 500) return 'The server had a problem. Try again in a moment.'
+  return server || `The request could not be completed (error ${status}). Check what you entered and try again.`
+}
+
+/** True when sending the same request again may work: no answer, a time-out, too many requests, a server error.
+ * A 4xx (bad input, not found, not allowed) fails the same way every time, so no "Try again" is offered. */
+export function canRetry(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false
+  return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500
 }
 
 export interface RawResponse<T> { status: number; data: T | null; etag: string | null }

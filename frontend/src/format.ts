@@ -69,3 +69,26 @@ export function titleFromFilename(name: string): string {
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`
 }
+
+/** Why POST /index skipped videos (its machine codes), as a phrase that reads after a count: "2 already indexed". */
+const SKIP_REASONS: Record<string, [string, string]> = {
+  already_indexed: ['is already indexed', 'are already indexed'],
+  in_flight: ['is already being indexed', 'are already being indexed'],
+  not_stored: ['has not finished uploading', 'have not finished uploading'],
+  not_found: ['no longer exists', 'no longer exist'],
+}
+
+/** "Not sent: 1 video has not finished uploading; 2 videos are already indexed." from {code: count}. */
+export function skippedSentence(counts: Record<string, number>): string {
+  const parts = Object.entries(counts).filter(([, n]) => n > 0).map(([code, n]) => {
+    const [one, many] = SKIP_REASONS[code] ?? ['could not be sent', 'could not be sent']
+    return `${n} ${n === 1 ? 'video' : 'videos'} ${n === 1 ? one : many}`
+  })
+  return parts.length ? `Not sent: ${parts.join('; ')}.` : ''
+}
+
+/** Why one video was not sent for indexing: "This video is already indexed, so it was not sent for indexing." */
+export function skippedOne(code: string | undefined): string {
+  const [one] = SKIP_REASONS[code ?? ''] ?? ['could not be sent']
+  return `This video ${one}, so it was not sent for indexing.`
+}

@@ -66,7 +66,10 @@ def raw_body(request: flask.Request, max_bytes: int, what: str = "request body")
     """The raw body (what signatures are computed over), or a 413 ApiError when it is larger than `max_bytes`."""
     if (request.content_length or 0) > max_bytes:
         raise ApiError(413, "body_too_large", f"{what} is larger than {max_bytes} bytes")
-    raw = request.get_data(cache=True)
+    try:
+        raw = request.get_data(cache=True)
+    except OSError:  # the body stopped arriving (the local launcher's read timeout; Cloud Run buffers bodies)
+        raise ApiError(408, "body_timeout", f"the {what} did not arrive in time; send it again") from None
     if len(raw) > max_bytes:  # a chunked body has no Content-Length to check up front
         raise ApiError(413, "body_too_large", f"{what} is larger than {max_bytes} bytes")
     return raw
@@ -252,10 +255,13 @@ class Router:
     def _dispatch(self, request: flask.Request) -> flask.Response:
         path = route_path(request.path, self.name)
         matched = [(r, m) for r in self._routes if (m := r.pattern.match(path))]
-        if request.method == "OPTIONS" and matched:
+        if request.method == "OPTIONS":
+            # Any path, known or not: a failed preflight would hide the 404 that follows from the page, which then
+            # says "could not reach the server" instead of "not found" (e.g. a malformed id with an encoded "/").
             resp = flask.Response(status=204)
             if request.headers.get("Origin") in self.origins:
-                resp.headers["Access-Control-Allow-Methods"] = ", ".join(sorted({r.method for r, _ in matched} | {"OPTIONS"}))
+                methods = {r.method for r, _ in matched} or {r.method for r in self._routes}
+                resp.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods | {"OPTIONS"}))
                 resp.headers["Access-Control-Allow-Headers"] = self.cors_headers
                 resp.headers["Access-Control-Max-Age"] = "3600"
             return resp

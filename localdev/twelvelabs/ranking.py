@@ -34,9 +34,10 @@ def stem(word: str) -> str:
 
 
 def query_terms(text: str) -> list[str]:
-    """Distinct stems of the meaningful words of a query (all words when every one is a stopword)."""
+    """Distinct stems of the meaningful words of a query; none when every word is a stopword, so "the" alone
+    matches nothing (a 200 with no data, as the real service answers a query it finds nothing for)."""
     words = _WORD.findall(text.lower())
-    kept = [w for w in words if w not in STOPWORDS] or words
+    kept = [w for w in words if w not in STOPWORDS]
     seen: list[str] = []
     for w in kept:
         s = stem(w)

@@ -26,7 +26,8 @@ def test_stem_and_query_terms():
     assert ranking.stem("playing") == ranking.stem("play") == "play"
     assert ranking.stem("dancing") == ranking.stem("danced") == ranking.stem("dance")
     assert ranking.query_terms("Cats playing on the floor!") == ["cat", "play", "floor"]
-    assert ranking.query_terms("the") == ["the"]  # all stopwords: keep them rather than match nothing
+    assert ranking.query_terms("the") == []  # stopwords alone match nothing (issue 13, problem 5)
+    assert ranking.rank([("v-cats", 60.0, CATS)], "the", ["visual", "transcription"]) == []
 
 
 def test_rank_prefers_the_clip_covering_more_of_the_query():

@@ -6,10 +6,10 @@ import {
   ApiError, deleteVideos, indexVideos, listVideos, resetLibrary, syncBucket, type StatusEntry, type Video, type VideoPage,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { day, plural, statusLabel } from '../format'
+import { day, plural, skippedSentence, statusLabel } from '../format'
 import { href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
-import { errorBox, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
+import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
 import { confirmDialog } from '../ui/dialog'
 import { announce, toast } from '../ui/feedback'
 import { signInPrompt } from './signin'
@@ -221,7 +221,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       data = await listVideos(page, PAGE_SIZE, ctx.signal)
     } catch (err) {
       if (ctx.signal.aborted) return
-      replace(body, errorBox((err as Error).message, () => void load()))
+      replace(body, errorBoxFor(err, () => void load()))
       return
     }
     if (ctx.signal.aborted) return
@@ -291,9 +291,9 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     const skipped = Object.entries(res.skipped ?? {})
     const parts = [res.queued.length ? `Indexing started for ${plural(res.queued.length, 'video')}.` : 'Nothing new to index.']
     if (skipped.length) {
-      const reasons = new Map<string, number>()
-      for (const [, r] of skipped) reasons.set(r, (reasons.get(r) ?? 0) + 1)
-      parts.push(`Skipped ${skipped.length}: ${[...reasons].map(([r, n]) => `${r} (${n})`).join(', ')}.`)
+      const reasons: Record<string, number> = {}
+      for (const [, r] of skipped) reasons[r] = (reasons[r] ?? 0) + 1
+      parts.push(skippedSentence(reasons))
     }
     toast(parts.join(' '), res.queued.length ? 'success' : 'info')
     clearSelection()

@@ -4,12 +4,46 @@ import { searchVideos, type Clip, type SearchPage, type SearchResult } from '../
 import { h, icon, ICONS, replace } from '../dom'
 import { clock, isoDuration, plural } from '../format'
 import { go, href, type RouteContext } from '../router'
-import { emptyState, errorBox, loading, pageHeader, pager, statusBadge, thumbnail } from '../ui/components'
+import { emptyState, errorBoxFor, loading, pageHeader, pager, statusBadge, thumbnail } from '../ui/components'
 import { announce } from '../ui/feedback'
 import { backLink, player } from './video'
 import { signInPrompt } from './signin'
 
 const DEFAULT_OPTIONS = 'visual,audio'
+/** Longest query shown in a heading or title; the whole query stays in the search box and the address. */
+const SHOWN_QUERY = 120
+
+/** What found a clip (API `matched`), in words: short on result chips, full in the clip list. */
+const MATCH_LABELS: Record<string, [string, string]> = {
+  visual: ['Picture', 'Picture or on-screen text'],
+  speech: ['Speech', 'Speech'],
+  sound: ['Sound', 'Sound'],
+}
+
+const shortQuery = (q: string) => (q.length > SHOWN_QUERY ? `${q.slice(0, SHOWN_QUERY - 1).trimEnd()}…` : q)
+
+function matchLabels(clip: Clip, long: boolean): HTMLElement | null {
+  const known = (clip.matched ?? []).filter((m) => MATCH_LABELS[m])
+  if (!known.length) return null
+  return h('span', { class: 'match-labels', 'data-testid': 'clip-matched', 'data-matched': known.join(' ') },
+    h('span', { class: 'sr-only' }, 'Matched in: '),
+    ...known.map((m) => h('span', { class: `match match-${m}` }, MATCH_LABELS[m][long ? 1 : 0])))
+}
+
+// Words never highlighted alone (Twelve Labs ignores them too); the rest match by a rough stem (cats ~ cat).
+const STOP = new Set('a an and are as at be but by for from has have he her his i in is it its of on or our she that the their them they this to was we were what when where which who will with you your'.split(' '))
+const stem = (w: string) => w.toLowerCase().replace(/'s$/, '').replace(/(ing|ed|es|s)$/, (m, _s, i: number) => (i >= 3 ? '' : m))
+
+/** The transcript with the query's words marked (<mark>), as DOM nodes. */
+function highlighted(text: string, q: string): (string | HTMLElement)[] {
+  const terms = new Set(q.toLowerCase().match(/[\p{L}\p{N}']+/gu)?.filter((w) => !STOP.has(w)).map(stem) ?? [])
+  const out: (string | HTMLElement)[] = []
+  for (const piece of text.split(/([\p{L}\p{N}']+)/u)) {
+    if (piece && terms.has(stem(piece))) out.push(h('mark', { 'data-testid': 'transcript-hit' }, piece))
+    else if (piece) out.push(piece)
+  }
+  return out
+}
 
 /** Pages already fetched, so opening a result and coming back does not search again. */
 const cache = new Map<string, SearchPage>()
@@ -56,8 +90,10 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
     optionBox('visual', 'Visuals'), optionBox('audio', 'Speech and sound'))
 
   const body = h('div', { class: 'search-body' })
-  showPage(q ? `“${q}”` : 'Search',
-    pageHeader(q ? `Results for “${q}”` : 'Search'),
+  const header = pageHeader(q ? `Results for “${shortQuery(q)}”` : 'Search')
+  header.querySelector('h1')?.classList.add('clamp')
+  showPage(q ? `“${shortQuery(q)}”` : 'Search',
+    header,
     q ? filters : null,
     body,
   )
@@ -72,7 +108,7 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
     page = await fetchPage(q, options, token, ctx.signal)
   } catch (err) {
     if (ctx.signal.aborted) return
-    replace(body, errorBox((err as Error).message, () => void renderSearch(ctx)))
+    replace(body, errorBoxFor(err, () => void renderSearch(ctx)))
     return
   }
   if (ctx.signal.aborted) return
@@ -125,9 +161,13 @@ function resultTile(r: SearchResult, q: string, options: string, token: string |
       h('p', { class: 'tile-meta' },
         h('span', { class: 'clip-count', 'data-testid': 'clip-count', 'data-count': r.clips.length }, plural(r.clips.length, 'matching clip')),
         r.video.duration != null ? [h('span', { 'aria-hidden': 'true' }, ' · '), `${clock(r.video.duration)} long`] : null),
+      // Each chip opens the result page playing that clip (its start in `t`).
       h('p', { class: 'clip-chips' },
-        ...clips.slice(0, 4).map((c) => h('span', { class: 'chip' }, `${clock(c.start)}–${clock(c.end)}`)),
-        clips.length > 4 ? h('span', { class: 'chip muted' }, `+${clips.length - 4} more`) : null),
+        ...clips.slice(0, 4).map((c) => h('a', {
+          class: 'chip chip-link', 'data-testid': 'clip-chip', 'data-start': c.start,
+          href: href(`/search/${encodeURIComponent(r.video.id)}`, { q, options, page_token: token, p: pageNo, t: c.start }),
+        }, h('span', { class: 'sr-only' }, 'Play clip '), `${clock(c.start)}–${clock(c.end)}`, matchLabels(c, false))),
+        clips.length > 4 ? h('a', { class: 'chip muted', href: link }, `+${clips.length - 4} more`) : null),
     ),
   )
 }
@@ -141,8 +181,9 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
   const token = ctx.query.get('page_token')
   const pageNo = ctx.query.get('p')
   const back = href('/search', { q, options, page_token: token, p: pageNo })
+  const startAt = Number.parseFloat(ctx.query.get('t') ?? '')
   const body = h('div', { class: 'result-page', 'data-testid': 'result-page', 'data-video-id': id }, loading('Loading result…'))
-  showPage('Result', backLink(back, q ? `Results for “${q}”` : 'Search'), body)
+  showPage('Result', backLink(back, q ? `Results for “${shortQuery(q)}”` : 'Search'), body)
 
   let result: SearchResult | undefined
   try {
@@ -150,7 +191,7 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
     result = page?.results.find((r) => r.video.id === id)
   } catch (err) {
     if (ctx.signal.aborted) return
-    replace(body, errorBox((err as Error).message, () => void renderResult(ctx)))
+    replace(body, errorBoxFor(err, () => void renderResult(ctx)))
     return
   }
   if (ctx.signal.aborted) return
@@ -161,7 +202,7 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
   }
 
   const v = result.video
-  document.title = `${v.title} · “${q}”`
+  document.title = `${v.title} · “${shortQuery(q)}”`
   const video = player(v)
   const clips = [...result.clips].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
   const nowPlaying = h('p', { class: 'now-playing', 'aria-live': 'polite', 'data-testid': 'now-playing' })
@@ -176,13 +217,21 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
       if (video.currentTime >= active.clip.end) {
         video.pause()
         video.currentTime = active.clip.end
-        nowPlaying.textContent = `Clip ${clock(active.clip.start)}–${clock(active.clip.end)} finished.`
         return
       }
       raf = requestAnimationFrame(step)
     }
     raf = requestAnimationFrame(step)
   }
+  // The line under the player says what the player is doing, from its own events (never ahead of them).
+  const clipName = (c: Clip) => `clip ${clock(c.start)} to ${clock(c.end)}`
+  const say = (text: string, state: string) => { nowPlaying.textContent = text; nowPlaying.dataset.state = state }
+  video.addEventListener('playing', () => say(active ? `Playing ${clipName(active.clip)}.` : 'Playing.', 'playing'))
+  video.addEventListener('waiting', () => { if (!video.paused) say('Loading…', 'loading') })
+  video.addEventListener('pause', () => {
+    if (active && video.currentTime >= active.clip.end - 0.05) say(`The ${clipName(active.clip)} finished. Press play to watch it again.`, 'finished')
+    else say(active ? `Paused in ${clipName(active.clip)}. Press play to go on.` : 'Paused.', 'paused')
+  })
   video.addEventListener('play', () => {
     // Pressing play at (or past) the end of the chosen clip replays that clip.
     if (active && (video.currentTime >= active.clip.end - 0.05 || video.currentTime < active.clip.start - 0.5)) {
@@ -215,8 +264,8 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
     select({ clip, button })
     const cue = () => {
       video.currentTime = clip.start
-      nowPlaying.textContent = `Playing clip ${clock(clip.start)} to ${clock(clip.end)}.`
-      if (autoplay) void video.play().catch(() => { nowPlaying.textContent = 'Press play to start the clip.' })
+      if (video.paused) say(`Ready to play ${clipName(clip)}. Press play to start it.`, 'ready')
+      if (autoplay) void video.play().catch(() => say(`Press play to start ${clipName(clip)}.`, 'ready'))
     }
     if (video.readyState >= 1) cue()
     else video.addEventListener('loadedmetadata', cue, { once: true })
@@ -233,7 +282,9 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
         h('span', { class: 'clip-time', 'data-testid': 'clip-time' },
           h('time', { datetime: isoDuration(clip.start) }, clock(clip.start)), ' – ',
           h('time', { datetime: isoDuration(clip.end) }, clock(clip.end))),
-        h('span', { class: 'clip-len muted' }, `${Math.max(1, Math.round(clip.end - clip.start))} s`)),
+        h('span', { class: 'clip-len muted' }, `${Math.max(1, Math.round(clip.end - clip.start))} s`),
+        matchLabels(clip, true),
+        clip.transcript ? h('span', { class: 'clip-transcript', 'data-testid': 'clip-transcript' }, '“', ...highlighted(clip.transcript, q), '”') : null),
     )
     button.addEventListener('click', () => playClip(clip, button))
     list.append(h('li', null, button))
@@ -255,7 +306,10 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
   )
   // The heading arrived after showPage: move focus to it unless the person already moved on.
   if (document.activeElement === app.main) (body.querySelector('[data-page-heading]') as HTMLElement | null)?.focus()
-  // Cue the best clip without playing (autoplay with sound is blocked anyway); one press plays it.
-  const first = list.querySelector<HTMLButtonElement>('[data-testid="clip-item"]')
-  if (first && clips[0]) playClip(clips[0], first, false)
+  // A chip of the results list names a clip (`t`): play it (the click that got here lets the page play sound).
+  // Otherwise cue the best clip without playing (autoplay with sound is blocked); one press plays it.
+  const buttons = [...list.querySelectorAll<HTMLButtonElement>('[data-testid="clip-item"]')]
+  const chosen = Number.isFinite(startAt) ? clips.findIndex((c) => Math.abs(c.start - startAt) < 0.01) : -1
+  if (chosen >= 0) playClip(clips[chosen], buttons[chosen], true)
+  else if (buttons[0] && clips[0]) playClip(clips[0], buttons[0], false)
 }

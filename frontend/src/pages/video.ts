@@ -2,10 +2,10 @@
 import { canRead, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import { ApiError, deleteVideos, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { bytes, clock, dateTime, isInFlight, isoDuration, statusLabel } from '../format'
+import { bytes, clock, dateTime, isInFlight, isoDuration, skippedOne, statusLabel } from '../format'
 import { go, href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
-import { emptyState, errorBox, loading, statusBadge, updateBadge } from '../ui/components'
+import { emptyState, errorBoxFor, loading, statusBadge, updateBadge } from '../ui/components'
 import { confirmDialog } from '../ui/dialog'
 import { announce, toast } from '../ui/feedback'
 import { signInPrompt } from './signin'
@@ -17,6 +17,10 @@ export function player(video: Video, testid = 'video-player'): HTMLVideoElement 
     poster: video.thumbnail_url ?? null, src: video.playback_url ?? null,
     'aria-label': `Video: ${video.title}`,
   })
+  // data-state says what the player is doing (styling, tests); it changes only on the player's own events.
+  const sync = () => { el.dataset.state = el.paused ? (el.ended ? 'ended' : 'paused') : 'playing' }
+  for (const type of ['play', 'playing', 'pause', 'ended', 'emptied']) el.addEventListener(type, sync)
+  sync()
   el.addEventListener('error', () => {
     const note = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'player-error' },
       'This video could not be loaded. The link may have expired: reload the page to get a fresh one.')
@@ -93,7 +97,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
         replace(content, emptyState('Video not found', 'It may have been deleted, or the link is wrong.',
           h('a', { class: 'button', href: href('/') }, 'Back to the library'), 'video-missing'))
       } else {
-        replace(content, errorBox((err as Error).message, () => void load()))
+        replace(content, errorBoxFor(err, () => void load()))
       }
       return
     }
@@ -169,7 +173,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
         onStatus({ status: 'sending' })
         poller.watch(v.id, 'sending')
       } else {
-        toast(`Not sent for indexing: ${res.skipped?.[v.id] ?? 'skipped'}.`, 'info')
+        toast(skippedOne(res.skipped?.[v.id]), 'info')
         btn.disabled = false
       }
     } catch (err) {

@@ -1,4 +1,5 @@
 /** Small building blocks shared by the pages: status badge, thumbnail, loading and error states, pager. */
+import { canRetry } from '../api'
 import { h, icon, ICONS, type Child } from '../dom'
 import { statusLabel, isInFlight } from '../format'
 
@@ -48,6 +49,12 @@ export function errorBox(message: string, retry?: () => void, testid = 'page-err
     h('p', null, message),
     retry ? h('button', { type: 'button', class: 'button', onclick: retry }, 'Try again') : null,
   )
+}
+
+/** The error block for a failed call: "Try again" only when trying again can help (network, busy, server error). */
+export function errorBoxFor(err: unknown, retry: () => void, testid = 'page-error'): HTMLElement {
+  const message = err instanceof Error && err.message ? err.message : 'Something went wrong. Reload the page to try again.'
+  return errorBox(message, canRetry(err) ? retry : undefined, testid)
 }
 
 export function emptyState(title: string, text: Child, action?: Child, testid = 'empty-state'): HTMLElement {

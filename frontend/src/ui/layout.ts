@@ -3,18 +3,37 @@ import { app, SITE } from '../app'
 import { currentUser, signOut } from '../auth'
 import { h, icon, ICONS, replace } from '../dom'
 import { go, href, parseHash } from '../router'
-import { toast } from './feedback'
+import { announce, toast } from './feedback'
 
 let userBox: HTMLElement
 let searchInput: HTMLInputElement
 let navLinks: HTMLAnchorElement[] = []
+let searchInputCounter: (cut?: boolean) => void = () => {}
+/** The longest search the API takes (GET /search `q`). */
+export const SEARCH_MAX = 500
 
 export function mountLayout(root: HTMLElement): HTMLElement {
   const main = h('main', { id: 'main', class: 'main', tabindex: '-1' })
   searchInput = h('input', {
     id: 'site-search', type: 'search', name: 'q', placeholder: 'Search, e.g. “cats playing on the floor”',
-    autocomplete: 'off', enterkeyhint: 'search', maxlength: 500, 'data-testid': 'search-input',
+    autocomplete: 'off', enterkeyhint: 'search', maxlength: SEARCH_MAX, 'data-testid': 'search-input',
   })
+  // The 500-character limit is shown as it is approached, and said when a paste was cut to it.
+  const counter = h('span', { class: 'search-counter', id: 'search-counter', 'data-testid': 'search-counter', hidden: true })
+  searchInput.setAttribute('aria-describedby', 'search-counter')
+  const showCount = (cut = false) => {
+    const n = searchInput.value.length
+    counter.hidden = n < SEARCH_MAX - 100 && !cut
+    counter.classList.toggle('at-limit', n >= SEARCH_MAX)
+    counter.textContent = cut ? `Cut to ${SEARCH_MAX} characters` : `${n}/${SEARCH_MAX}`
+  }
+  searchInput.addEventListener('input', () => showCount())
+  searchInput.addEventListener('paste', (e: ClipboardEvent) => {
+    const pasted = e.clipboardData?.getData('text') ?? ''
+    const kept = searchInput.value.length - ((searchInput.selectionEnd ?? 0) - (searchInput.selectionStart ?? 0))
+    if (kept + pasted.length > SEARCH_MAX) setTimeout(() => { showCount(true); announce(`Search text cut to ${SEARCH_MAX} characters.`) })
+  })
+  searchInputCounter = showCount
   const searchForm = h('form', {
     class: 'header-search', role: 'search', 'data-testid': 'search-form',
     onsubmit: (e: Event) => {
@@ -27,6 +46,7 @@ export function mountLayout(root: HTMLElement): HTMLElement {
     h('label', { for: 'site-search', class: 'sr-only' }, 'Search videos'),
     icon(ICONS.search, 'icon search-icon'),
     searchInput,
+    counter,
     h('button', { type: 'submit', class: 'button primary', 'data-testid': 'search-submit' }, 'Search'),
   )
   navLinks = [
@@ -67,7 +87,11 @@ function syncHeader(): void {
     if (active) a.setAttribute('aria-current', 'page')
     else a.removeAttribute('aria-current')
   }
-  if (path.startsWith('/search')) searchInput.value = query.get('q') ?? searchInput.value
+  if (path.startsWith('/search')) {
+    const q = query.get('q') ?? searchInput.value
+    searchInput.value = q.slice(0, SEARCH_MAX)  // a longer ?q= in the address is cut like a paste
+    searchInputCounter(q.length > SEARCH_MAX)
+  }
   if (!currentUser()) renderUser() // keeps the sign-in link's "come back here" target current
 }
 

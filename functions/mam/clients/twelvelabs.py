@@ -33,7 +33,9 @@ INDEX_MODELS = [{"model_name": "marengo3.0", "model_options": ["visual", "audio"
 INDEX_ADDONS = ["thumbnail"]
 # Our search options -> Twelve Labs search_options (Marengo 3.0 meanings). `visual` is the picture and on-screen
 # text; `transcription` is speech and `audio` only non-speech sound, so our "audio" ("speech and sound") sends both.
-SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("transcription", "audio")}
+SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("transcription", "audio"),
+                  # one Twelve Labs option each: search per option to learn what matched (the API does not say)
+                  "speech": ("transcription",), "sound": ("audio",)}
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 WEBHOOK_TOLERANCE_SECONDS = 300
 _UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")

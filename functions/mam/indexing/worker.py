@@ -19,7 +19,7 @@ from typing import Any
 
 from mam import idempotency, log, media_keys, store, tasks
 from mam.clients import b2
-from mam.indexing import schedule, states
+from mam.indexing import reasons, schedule, states
 from mam.settings import Settings
 from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
 from mam.tasks import TaskContext
@@ -29,7 +29,7 @@ MAX_SUBMIT_ATTEMPTS = 8
 HOPS = "index_hops"            # Firestore collection of claimed hops (give it a TTL policy on `expire_at`)
 HOP_TTL = dt.timedelta(days=3)
 THUMB_MAX_BYTES = 5 * 1024 * 1024
-GENERIC_FAILURE = "Twelve Labs could not index this video."
+GENERIC_FAILURE = reasons.GENERIC_FAILURE
 
 
 # ---- enqueueing ------------------------------------------------------------------------------------------------
@@ -177,9 +177,10 @@ def apply_task(settings: Settings, video: Video, info) -> dict[str, Any]:
                      thumbnail=bool(thumb))
         return {"status": "ready"}
     if info.status == "failed":
-        reason = info.error or GENERIC_FAILURE
+        reason = reasons.failure_reason(info.error_code)  # Twelve Labs' own text is for developers: logged only
         _update(video.id, lambda v: states.finish_failed(v, reason, task_id=info.id))
-        log.info("video indexing failed", video_id=video.id, task_id=info.id, code=info.error_code)
+        log.info("video indexing failed", video_id=video.id, task_id=info.id, code=info.error_code,
+                 error=(info.error or "")[:300])
         return {"status": "failed", "reason": reason}
     wanted = states.FROM_TWELVELABS.get(info.status)
     if wanted and wanted != video.status:  # skip the transaction entirely when nothing changed
