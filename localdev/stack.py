@@ -247,7 +247,7 @@ class Stack:
         spec = next(f for f in manifest()["functions"] if f["name"] == name)
         port = port or self.port(name)
         return Service(name, port,
-                       [PY, "-m", "functions_framework", "--source", str(ROOT / "functions" / spec["source"] / "main.py"),
+                       [PY, "-m", "localdev.serve", "--source", str(ROOT / "functions" / spec["source"] / "main.py"),
                         "--target", spec["entry_point"], "--host", "127.0.0.1", "--port", str(port)],
                        ready_url=f"http://127.0.0.1:{port}/health", env=self.function_env(name, overrides, port),
                        isolated=True)

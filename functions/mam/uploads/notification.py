@@ -40,6 +40,8 @@ def read_fields(request: flask.Request) -> tuple[str | None, str | None]:
     except HTTPException as exc:
         raise ApiError(400 if (exc.code or 400) != 413 else 413, "malformed_form",
                        "the form body could not be parsed") from None
+    except OSError:  # the body stopped arriving (the local launcher's read timeout; Cloud Run buffers bodies)
+        raise ApiError(408, "body_timeout", "the notification did not arrive in time; send it again") from None
     raw = form.get("transloadit")
     if raw is None and "transloadit" in files:  # a client that sent the field as a file part
         raw = files["transloadit"].read(MAX_BODY_BYTES + 1).decode("utf-8", "replace")
