@@ -1,4 +1,5 @@
-"""library (public): list, show, delete, reset and search videos; discover videos put into the bucket; GET /me."""
+"""library (public): list, find, show, edit, delete, reset and search videos; discover videos put into the bucket;
+GET /me."""
 import flask
 from mam.http import Router
 from mam.library import api
@@ -21,6 +22,16 @@ def _list(request: flask.Request):
 @_router.route("GET", "/videos/{video_id}")
 def _detail(request: flask.Request, video_id: str):
     return api.get_video(request, SETTINGS, video_id)
+
+
+@_router.route("PATCH", "/videos/{video_id}")
+def _edit(request: flask.Request, video_id: str):
+    return api.edit_video(request, SETTINGS, video_id)
+
+
+@_router.route("POST", "/find-fields")
+def _find_fields(request: flask.Request):
+    return api.refresh_find_fields(request, SETTINGS)
 
 
 @_router.route("POST", "/videos/delete")

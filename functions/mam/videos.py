@@ -37,6 +37,7 @@ class Video:
 
     id: str
     title: str
+    description: str = ""  # edited by the owner or an admin (PATCH /videos/{id})
     owner: str = ""  # the uploader's email (shown); empty for discovered videos
     owner_uid: str = ""  # the uploader's Firebase uid: who may delete it besides admins (mam.roles.owns)
     status: str = UPLOADING
@@ -55,6 +56,8 @@ class Video:
     tl_task_id: str | None = None
     tl_video_id: str | None = None
     index_started_at: dt.datetime | None = None
+    upload_bytes: int | None = None  # bytes the upload page last reported sent (POST /uploads/{id}/progress)
+    upload_seen_at: dt.datetime | None = None  # when the upload page last reported progress
     attempts: dict[str, int] = field(default_factory=dict)
     version: int = 0  # bumped on every write; makes an ETag and guards idempotent transitions
 

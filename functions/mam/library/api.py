@@ -30,10 +30,38 @@ def me(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
 
 def list_videos(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """GET /videos?page=&page_size= (newest first, with the total); each video says if the caller may delete it."""
+    """GET /videos?page=&page_size= (newest first, with the total), or with any of q, owner, status, from, to,
+    sort, cursor: a found page with a cursor (mam.library.finding); each video says what the caller may do."""
+    from mam.library import finding
+
     user = require_reader(request, settings)
+    if finding.wants_find(request.args):
+        find = finding.parse(request.args)
+        return finding.find_page(settings, find, user, request.args.get("cursor") or None)
     page, size = listing.parse_page(request.args)
     return listing.list_page(settings, page, size, viewer=user)
+
+
+def edit_video(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
+    """PATCH /videos/{id} {"title"?, "description"?} (the uploader or an admin): the video as it now stands."""
+    from mam.library import editing, finding
+
+    user = require_member(request, settings)
+    listing.check_id(video_id)
+    changes = editing.parse(json_body(request))
+    video = editing.edit(video_id, changes, user)
+    log.info("video edited", uid=user.uid, video_id=video_id, fields=sorted(changes))
+    return finding.video_view(video, settings, user)
+
+
+def refresh_find_fields(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /find-fields (admins): write the search and sort fields of videos stored before they existed."""
+    from mam.store import library_find
+
+    user = require_admin(request, settings)
+    result = library_find.backfill()
+    log.info("find fields refreshed", uid=user.uid, **result)
+    return result
 
 
 def get_video(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from mam.http import ApiError
 from mam.library.views import video_json
 from mam.roles import User, may_change
 from mam.settings import Settings
+from mam.videos import Video
 
 DEFAULT_PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
@@ -56,9 +57,9 @@ def check_id(video_id: str) -> str:
 
 def list_page(settings: Settings, page: int, page_size: int, viewer: User | None = None) -> dict[str, Any]:
     """One page of the library, newest first: {"videos", "total", "page", "page_size"}; each video's
-    `can_delete` says whether `viewer` may delete it."""
+    `can_delete`/`can_edit` say whether `viewer` may delete or edit it."""
     videos, total = store.videos.newest_page(page, page_size)
-    return {"videos": [{**video_json(v, settings), "can_delete": may_change(viewer, v)} for v in videos],
+    return {"videos": [_with_rights(v, settings, viewer) for v in videos],
             "total": total, "page": page, "page_size": page_size}
 
 
@@ -67,4 +68,10 @@ def detail(settings: Settings, video_id: str, viewer: User | None = None) -> dic
     video = store.get_video(check_id(video_id))
     if video is None:
         raise ApiError(404, "not_found", "no such video")
-    return {**video_json(video, settings), "can_delete": may_change(viewer, video)}
+    return _with_rights(video, settings, viewer)
+
+
+def _with_rights(video: Video, settings: Settings, viewer: User | None) -> dict[str, Any]:
+    """The video JSON with `can_delete` and `can_edit` (the same rule: mam.roles.may_change) for `viewer`."""
+    allowed = may_change(viewer, video)
+    return {**video_json(video, settings), "can_delete": allowed, "can_edit": allowed}

@@ -20,6 +20,7 @@ def video_json(video: Video, settings: Settings) -> dict[str, Any]:
     return {
         "id": video.id,
         "title": video.title,
+        "description": video.description,
         "owner": video.owner or "",
         "created_at": _iso(video.created_at),
         "updated_at": _iso(video.updated_at),

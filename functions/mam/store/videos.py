@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
+from mam.store import find_fields
 from mam.store.db import client
 from mam.videos import Video, utcnow
 
@@ -32,6 +33,11 @@ class Stamped:
 
 def _collection():
     return client().collection(VIDEOS)
+
+
+def _doc(video: Video) -> dict[str, Any]:
+    """The stored document: the record plus its findability fields (`find_fields`), on every full write."""
+    return {**video.to_doc(), **find_fields.derived(video.id, video.title, video.created_at, video.duration)}
 
 
 def get(video_id: str) -> Video | None:
@@ -54,7 +60,7 @@ def create(video: Video) -> bool:
     from google.api_core.exceptions import AlreadyExists, Conflict
 
     try:
-        _collection().document(video.id).create(video.to_doc())
+        _collection().document(video.id).create(_doc(video))
         return True
     except (AlreadyExists, Conflict):
         return False
@@ -80,7 +86,7 @@ def update(video_id: str, mutate: Callable[[Video], bool]) -> Video | None:
         if mutate(video):
             video.version += 1
             video.updated_at = utcnow()
-            tx.set(ref, video.to_doc())
+            tx.set(ref, _doc(video))
         return video
 
     return run(db.transaction())
@@ -171,6 +177,7 @@ def patch_batch(changes: list[tuple[Stamped, dict[str, Any]]], now: dt.datetime)
     db = client()
     wb = db.batch()
     for read, fields in changes:
-        wb.update(db.collection(VIDEOS).document(read.video.id), {**fields, **_bump(now)},
+        derived = find_fields.derived_for_patch(read.video.id, fields)  # a patched title/duration stays findable
+        wb.update(db.collection(VIDEOS).document(read.video.id), {**fields, **derived, **_bump(now)},
                   option=db.write_option(last_update_time=read.update_time))
     wb.commit()
