@@ -49,7 +49,12 @@ export const STATUS_LABELS: Record<string, string> = {
   ready: 'Ready',
   failed: 'Failed',
   missing: 'Deleted',
+  interrupted: 'Interrupted — resume or discard', // an upload whose page was closed (status-poller.ts)
 }
+
+/** Under an interrupted upload's tile: where to resume it, and how to get rid of it. */
+export const INTERRUPTED_HINT = 'The upload page was closed before the file was sent. Open Upload in the browser '
+  + 'that started it to resume, or delete this video.'
 
 export function statusLabel(status: string): string {
   return STATUS_LABELS[status] ?? (status ? status[0].toUpperCase() + status.slice(1) : 'Unknown')

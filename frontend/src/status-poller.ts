@@ -1,6 +1,16 @@
 /** Live status: one batched POST /status for every watched video, with ETag (304 = nothing new) and backoff. */
 import { fetchStatuses, type StatusEntry } from './api'
-import { isInFlight } from './format'
+import { isInFlight as stillMoving } from './format'
+
+/** An upload whose page stopped reporting progress (closed tab): shown as the status `interrupted` ("resume or
+ * discard"); it stays watched, since resuming turns it back into `uploading` and a long silence into `failed`. */
+export const INTERRUPTED = 'interrupted'
+const isInFlight = (status: string): boolean => status === INTERRUPTED || stillMoving(status)
+
+/** The entry as pages show it: `status: interrupted` for an upload whose page is gone. */
+function shown(entry: StatusEntry & { interrupted?: boolean }): StatusEntry {
+  return entry.interrupted && entry.status === 'uploading' ? { ...entry, status: INTERRUPTED } : entry
+}
 
 const MAX_IDS = 100 // the endpoint's cap per call
 const BASE_DELAY = 1500
@@ -103,7 +113,8 @@ export class StatusPoller {
 
   private apply(videos: Record<string, StatusEntry>, missing: string[]): boolean {
     const changes: Record<string, StatusEntry> = {}
-    for (const [id, entry] of Object.entries(videos)) {
+    for (const [id, raw] of Object.entries(videos)) {
+      const entry = shown(raw)
       const prev = this.watched.get(id)
       if (!prev || prev.status !== entry.status || (prev.status_reason ?? null) !== (entry.status_reason ?? null) ||
           (prev.thumbnail_url ?? null) !== (entry.thumbnail_url ?? null)) {

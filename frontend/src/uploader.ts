@@ -1,18 +1,38 @@
 /**
- * Uppy (Dashboard + Transloadit) wired to our upload_status function. Loaded lazily by the upload page only,
- * so the library, video and search pages never download Uppy.
+ * Uppy (Dashboard + Transloadit + Golden Retriever) wired to our upload_status function. Loaded lazily by the
+ * upload page only, so the library, video and search pages never download Uppy.
+ *
+ * Resuming: Golden Retriever keeps the file (IndexedDB, up to RESTORABLE_BYTES), the tus upload URL and the
+ * assembly in the browser, so after a reload or a browser restart the page offers to resume; tus asks the server
+ * how much arrived (HEAD) and sends the rest (PATCH from that offset). The video id rides in the file's meta.
  */
 import Uppy, { type UppyFile } from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
+import GoldenRetriever from '@uppy/golden-retriever'
 import Transloadit from '@uppy/transloadit'
 import '@uppy/core/css/style.min.css'
 import '@uppy/dashboard/css/style.min.css'
 import { ApiError, startUpload } from './api'
 import type { AppConfig } from './config'
 
-type Meta = Record<string, never>
+type Meta = { video_id?: string }
 type Body = Record<string, never>
 export type UploadFile = UppyFile<Meta, Body>
+export type Uploader = Uppy<Meta, Body>
+
+/** Files up to this size are kept in the browser so a restart can resume them; larger ones are chosen again. */
+const RESTORABLE_BYTES = 2 * 1024 ** 3
+
+/** What the page shows about an upload found after a reload or a restart. */
+export interface RestoredUpload {
+  videoId: string | null
+  name: string
+  percent: number
+  bytesUploaded: number
+  bytesTotal: number
+  /** The browser kept no copy of the file: the person must choose the same file again before resuming. */
+  needsFile: boolean
+}
 
 export interface UploaderHooks {
   /** The title to send to POST /uploads (read when the upload starts, so edits up to then count). */
@@ -26,6 +46,10 @@ export interface UploaderHooks {
   onError: (message: string) => void
   onRestriction: (message: string) => void
   onSuccess: (videoId: string) => void
+  /** POST /uploads answered: the video record exists (its id is needed for the heartbeat and for discarding). */
+  onStarted: (videoId: string) => void
+  /** An interrupted upload was found in this browser (after a reload or a restart). */
+  onRestored: (upload: RestoredUpload) => void
 }
 
 /** Video file extensions accepted even when the browser reports no MIME type for the file. */
@@ -36,6 +60,22 @@ const SIGNATURE_ERRORS = new Set([
   'AUTH_EXPIRED', 'INVALID_SIGNATURE', 'NO_SIGNATURE_FIELD', 'NO_AUTH_EXPIRES_PARAMETER', 'SIGNATURE_REUSE_DETECTED',
   'GET_ACCOUNT_UNKNOWN_AUTH_KEY',
 ])
+
+/** The sentence for a file the upload would refuse (empty, not a video, too large), or null when it is fine. */
+export function refusalFor(file: { name?: string; size?: number | null; type?: string }, maxBytes: number): string | null {
+  const name = file.name || 'This file'
+  const ext = (name.match(/\.[^./\\]+$/)?.[0] ?? '').toLowerCase()
+  const type = (file.type ?? '').toLowerCase()
+  const generic = type === '' || type === 'application/octet-stream' || type === 'application/x-matroska' || type === 'application/mxf'
+  if (file.size === 0) return `“${name}” is empty (0 bytes). Choose a video file that has content.`
+  if (!type.startsWith('video/') && !(generic && VIDEO_EXTENSIONS.includes(ext))) {
+    return `“${name}” is not a video file. Choose a video file, for example an .mp4 or .mov file.`
+  }
+  if (file.size != null && file.size > maxBytes) {
+    return `“${name}” is too large: the limit is ${formatLimit(maxBytes)}. Choose a smaller file, or shorten or compress the video first.`
+  }
+  return null
+}
 
 /** Turn whatever Uppy, tus, TransloadIt or our API threw into one sentence a person can act on. */
 export function uploadErrorMessage(err: unknown): string {
@@ -56,9 +96,14 @@ export function uploadErrorMessage(err: unknown): string {
   if (e?.isNetworkError || /network|failed to fetch|offline|connection/i.test(text)) {
     return 'The connection dropped. Check your network and press Retry: the upload continues where it stopped.'
   }
-  if (code) return `The upload service refused the upload (${code}${e?.assembly?.message ? `: ${e.assembly.message}` : ''}).`
-  const message = (e?.message ?? '').replace(/^Transloadit:\s*/, '')
-  return `The upload failed: ${message || 'unknown error'}.`
+  if (code === 'ASSEMBLY_CANCELED' || code === 'ASSEMBLY_EXPIRED' || /\btus: .*(40[49]|410)\b/.test(text)) {
+    return 'This upload was stopped while the page was away, so it cannot continue. Press Cancel, then upload the file again.'
+  }
+  if (code) {
+    return `The upload service refused the upload (${code}${e?.assembly?.message ? `: ${e.assembly.message}` : ''}). Press Retry; if it fails again, press Cancel and upload the file again.`
+  }
+  const message = (e?.message ?? '').replace(/^Transloadit:\s*/, '').replace(/[.\s]+$/, '')
+  return `The upload failed (${message || 'unknown error'}). Press Retry; if it fails again, press Cancel and upload the file again.`
 }
 
 export function createUploader(config: AppConfig, target: HTMLElement, hooks: UploaderHooks): Uppy<Meta, Body> {
@@ -69,9 +114,17 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
     autoProceed: false,
     allowMultipleUploadBatches: false,
     restrictions: {
+      minFileSize: 1,
       maxFileSize: config.uploadMaxBytes,
       maxNumberOfFiles: 1,
       allowedFileTypes: ['video/*', ...VIDEO_EXTENSIONS],
+    },
+    // Our own check first, so the person reads one plain sentence (Uppy's restrictions stay as a backstop).
+    onBeforeFileAdded: (file) => {
+      const refusal = refusalFor({ name: file.name, size: file.size, type: file.type }, config.uploadMaxBytes)
+      if (refusal == null) return true
+      hooks.onRestriction(refusal)
+      return false
     },
   })
 
@@ -103,15 +156,40 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
         title: hooks.getTitle(),
         filename: file.name ?? 'video',
         size: file.size ?? 0,
-        type: file.type || 'video/mp4',
+        type: file.type ?? '', // no type: the server goes by the file name's extension
       })
       videoId = start.video_id
+      uppy.setFileMeta(file.id, { video_id: start.video_id }) // kept by Golden Retriever for a resume
+      hooks.onStarted(start.video_id)
       // params is passed as the exact signed string; re-serialising it would break the signature.
       return { params: start.params, signature: start.signature, fields: start.fields ?? { video_id: start.video_id } }
     },
   })
 
-  uppy.on('file-added', (file) => hooks.onFileAdded(file))
+  // After Transloadit, so its 'restored' handler (which reconnects the assembly) is installed first.
+  uppy.use(GoldenRetriever, {
+    expires: 24 * 60 * 60 * 1000,
+    // Passed through to its IndexedDB store (the option type only declares name/version).
+    indexedDB: { maxFileSize: RESTORABLE_BYTES, maxTotalSize: RESTORABLE_BYTES } as { name?: string },
+  })
+  const reportRestored = () => {
+    const file = uppy.getFiles()[0]
+    if (!file || file.progress.uploadComplete) return
+    videoId = file.meta.video_id ?? null
+    const total = file.progress.bytesTotal ?? file.size ?? 0
+    const done = file.progress.bytesUploaded || 0
+    hooks.onRestored({
+      videoId, name: file.name ?? 'video', bytesUploaded: done, bytesTotal: total,
+      percent: total ? Math.floor((done / total) * 100) : 0, needsFile: Boolean(file.isGhost),
+    })
+  }
+  uppy.on('restored', reportRestored)
+
+  uppy.on('file-added', (file) => {
+    // The same file chosen again for a restored upload whose copy the browser did not keep: it can resume now.
+    if (file.isRestored) { reportRestored(); return }
+    hooks.onFileAdded(file)
+  })
   uppy.on('file-removed', () => { if (uppy.getFiles().length === 0) hooks.onFileRemoved() })
   uppy.on('upload-progress', () => {
     const files = uppy.getFiles()
@@ -126,14 +204,36 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
   uppy.on('back-online', () => hooks.onOffline(false))
   uppy.on('upload-error', (_file, error) => hooks.onError(uploadErrorMessage(error)))
   uppy.on('restriction-failed', (file, error) => {
-    if (file?.size != null && file.size > config.uploadMaxBytes) hooks.onRestriction(`“${file.name}” is too large. The limit is ${formatLimit(config.uploadMaxBytes)}.`)
-    else if (/type|allowed|only upload/i.test(error.message)) hooks.onRestriction('Only video files can be uploaded.')
-    else hooks.onRestriction(error.message)
+    const refusal = file ? refusalFor({ name: file.name, size: file.size, type: file.type }, config.uploadMaxBytes) : null
+    if (refusal) hooks.onRestriction(refusal)
+    else if (/type|allowed|only upload/i.test(error.message)) hooks.onRestriction('Only video files can be uploaded. Choose a video file, for example an .mp4 or .mov file.')
+    else hooks.onRestriction(`${error.message.replace(/[.\s]+$/, '')}. Choose another file.`)
   })
   uppy.on('complete', (result) => {
-    if (result.successful?.length && videoId && !result.failed?.length) hooks.onSuccess(videoId)
+    const id = videoId ?? uploadVideoId(uppy)
+    if (result.successful?.length && id && !result.failed?.length) hooks.onSuccess(id)
   })
   return uppy
+}
+
+/** The video id of the upload in this Uppy (a started or restored upload), if any. */
+export function uploadVideoId(uppy: Uppy<Meta, Body>): string | null {
+  return uppy.getFiles()[0]?.meta.video_id ?? null
+}
+
+/** Continue a restored upload: the same assembly, tus HEAD for the offset, then PATCH from there. */
+export async function resumeRestored(uppy: Uppy<Meta, Body>, hooks: Pick<UploaderHooks, 'onError'>): Promise<void> {
+  const { currentUploads } = uppy.getState()
+  const ids = Object.keys(currentUploads)
+  uppy.setState({ recoveredState: null })
+  try {
+    if (ids.length === 0) { await uppy.upload(); return }
+    uppy.resumeAll()
+    await Promise.all(ids.map((id) => uppy.restore(id)))
+  } catch (err) {
+    uppy.setState({ allowNewUpload: true })
+    hooks.onError(uploadErrorMessage(err))
+  }
 }
 
 /** Start (or retry) the upload; resolves when done or failed — failures are reported through the hooks. */

@@ -177,6 +177,7 @@ class TransloaditSettings(_Record):
     upload_check_max_delay_seconds: int = knob("UPLOAD_CHECK_MAX_DELAY_SECONDS", 14400)  # checks back off to this
     upload_start_grace_seconds: int = knob("UPLOAD_START_GRACE_SECONDS", 3600)  # no assembly by then: never began
     upload_deadline_seconds: int = knob("UPLOAD_DEADLINE_SECONDS", 86400)  # still running by then: failed
+    upload_idle_minutes: float = knob("UPLOAD_IDLE_MINUTES", 15.0)  # no upload progress for this long: failed
     status_coalesce: bool = knob("STATUS_COALESCE", True)  # concurrent status calls share one Firestore read
 
 

@@ -13,7 +13,7 @@ SETTINGS = load_settings("transloadit", environ={"GCP_PROJECT": "p", "TRANSLOADI
 @pytest.mark.parametrize("body, expected", [
     ({"filename": "Cats on the floor.mp4"}, ("Cats on the floor.mp4", "Cats on the floor")),
     ({"filename": " clip.MOV ", "title": "  My clip  "}, ("clip.MOV", "My clip")),
-    ({"filename": ".hidden"}, (".hidden", ".hidden")),
+    ({"filename": ".hidden.mp4"}, (".hidden.mp4", ".hidden")),
     ({"filename": "a.mkv", "type": "application/x-matroska"}, ("a.mkv", "a")),
     ({"filename": "a.mts", "type": "application/octet-stream"}, ("a.mts", "a")),
     ({"filename": "a.mp4", "type": "video/mp4", "size": 1000}, ("a.mp4", "a")),
@@ -35,6 +35,10 @@ def test_accepted(body, expected):
     ({"filename": "a.png", "type": "image/png"}, 400, "unsupported_type"),
     ({"filename": "a.pdf", "type": "application/octet-stream"}, 400, "unsupported_type"),
     ({"filename": "a.mp4", "type": "text/plain"}, 400, "unsupported_type"),
+    ({"filename": "a.mp4", "size": 0}, 400, "empty_file"),
+    ({"filename": "notes.txt"}, 400, "unsupported_type"),
+    ({"filename": "notes.txt", "type": ""}, 400, "unsupported_type"),
+    ({"filename": ".hidden"}, 400, "unsupported_type"),
 ])
 def test_refused(body, status, code):
     with pytest.raises(ApiError) as err:

@@ -6,7 +6,7 @@ import {
   ApiError, deleteVideos, indexVideos, listVideos, resetLibrary, syncBucket, type StatusEntry, type Video, type VideoPage,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { day, plural, skippedSentence, statusLabel } from '../format'
+import { day, INTERRUPTED_HINT, plural, skippedSentence, statusLabel } from '../format'
 import { href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
 import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
@@ -177,8 +177,9 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
   }
 
   function setReason(el: HTMLElement, status: string, reason?: string | null): void {
-    el.textContent = status === 'failed' ? reason || 'No reason given.' : ''
-    el.hidden = status !== 'failed'
+    const note = status === 'failed' ? reason || 'No reason given.' : status === 'interrupted' ? INTERRUPTED_HINT : ''
+    el.textContent = note
+    el.hidden = !note
   }
 
   function applyStatus(changes: Record<string, StatusEntry>): void {

@@ -102,3 +102,10 @@ def find_assembly_ids(transloadit: TransloaditSettings, video_id: str, since: dt
                     params={"params": raw, "signature": signing.sign(transloadit.auth_secret, raw)})
     items = body.get("items") if isinstance(body, dict) else None
     return [str(i["id"]) for i in items or [] if isinstance(i, dict) and i.get("id")]
+
+
+def cancel_assembly(transloadit: TransloaditSettings, assembly_id: str) -> dict[str, Any]:
+    """Cancel an assembly (`DELETE /assemblies/<id>`, as Uppy does); a finished one stays as it is."""
+    if not _ASSEMBLY_ID.match(assembly_id or ""):
+        raise AssemblyNotFound(assembly_id)
+    return _request("DELETE", f"{transloadit.service_url}/assemblies/{quote(assembly_id)}")

@@ -44,6 +44,7 @@ class AssemblyOutcome:
     size: int | None = None
     width: int | None = None
     height: int | None = None
+    uploading: bool = False  # running and still waiting for the file (ASSEMBLY_UPLOADING), not processing it
 
 
 def video_id_of(status: dict[str, Any]) -> str | None:
@@ -131,7 +132,7 @@ def parse(status: dict[str, Any]) -> AssemblyOutcome:
     if status.get("error") or ok in ("ASSEMBLY_CANCELED", "REQUEST_ABORTED"):
         return AssemblyOutcome(assembly_id, video_id, FAILED, failure_reason(status))
     if ok != "ASSEMBLY_COMPLETED":
-        return AssemblyOutcome(assembly_id, video_id, RUNNING)
+        return AssemblyOutcome(assembly_id, video_id, RUNNING, uploading=ok == "ASSEMBLY_UPLOADING")
     if not video_id:
         return AssemblyOutcome(assembly_id, None, FAILED, "The upload is not linked to a video.")
     results = status.get("results") if isinstance(status.get("results"), dict) else {}

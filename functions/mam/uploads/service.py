@@ -13,16 +13,18 @@ from mam.auth import require_member, require_reader
 from mam.clients import transloadit
 from mam.http import ApiError, id_list, json_body
 from mam.manifest import function_url
+from mam.roles import User, may_change
 from mam.settings import Settings
 from mam.task_routes import UPLOAD_CHECK, UploadCheck
 from mam.tasks import Enqueued, TaskContext
-from mam.uploads import notification, outcome, states, status
+from mam.uploads import discard, notification, outcome, states, status
 from mam.uploads.policy import CheckPolicy, human_duration, policy_for
 from mam.uploads.template import build_params
-from mam.videos import UPLOADING, Video, new_video_id, utcnow
+from mam.videos import FAILED, UPLOADING, Video, new_video_id, utcnow
 
 MAX_CHECK_ATTEMPTS = 60  # far beyond any real schedule; a loop guard, not a policy
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".3gp",
                               ".wmv", ".flv", ".mts", ".m2ts", ".mxf"})
 GENERIC_TYPES = frozenset({"application/octet-stream", "application/x-matroska", "application/mxf",
@@ -54,14 +56,20 @@ def _validate_start(body: dict[str, Any], settings: Settings) -> tuple[str, str]
     if size is not None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise ApiError(400, "invalid_field", "`size` must be a non-negative integer (bytes)")
+        if size == 0:
+            raise ApiError(400, "empty_file", f"“{filename}” is empty (0 bytes). Choose a video file that has content.")
         if size > settings.transloadit.upload_max_bytes:
             raise ApiError(413, "file_too_large",
-                           f"the file is larger than the upload limit of {settings.transloadit.upload_max_bytes} bytes")
+                           f"“{filename}” is larger than the upload limit of {settings.transloadit.upload_max_bytes} "
+                           "bytes. Choose a smaller file, or shorten or compress the video first.")
     mime = (_text(body, "type", required=False, max_len=100) or "").lower()
     ext = PurePosixPath(filename).suffix.lower()
-    # Browsers report some containers with generic or odd types (.mkv, .mts...): trust a video extension then.
-    if mime and not mime.startswith("video/") and not (mime in GENERIC_TYPES and ext in VIDEO_EXTENSIONS):
-        raise ApiError(400, "unsupported_type", "only video files can be uploaded")
+    # Browsers report some containers with generic or odd types (.mkv, .mts...), or none: trust a video extension
+    # then. Without a type, the extension must say video.
+    if mime and not mime.startswith("video/") and not (mime in GENERIC_TYPES and ext in VIDEO_EXTENSIONS) or \
+            not mime and ext not in VIDEO_EXTENSIONS:
+        raise ApiError(400, "unsupported_type",
+                       f"“{filename}” is not a video file. Choose a video file, for example an .mp4 or .mov file.")
     return filename, title
 
 
@@ -77,7 +85,7 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
     store.create_video(video)
     policy = policy_for(now.timestamp(), t)
     try:
-        _enqueue_check(video.id, 1, policy, policy.delay(1))
+        _enqueue_check(video.id, 1, policy, min(policy.delay(1), int(policy.idle) + 1))
     except Exception as exc:  # noqa: BLE001 - without its safety net the upload could hang forever: refuse it instead
         log.error("could not schedule the upload check", video_id=video.id, error=type(exc).__name__)
         reason = "The upload could not be prepared; try again."
@@ -96,6 +104,73 @@ def start_upload(request: flask.Request, settings: Settings) -> tuple[dict[str, 
         "service_url": t.service_url,
         "expires": signed.expires,
     }, 201
+
+
+# ---- the upload page's heartbeat, and discarding an unfinished upload -----------------------------------------
+def _own_upload(request: flask.Request, settings: Settings, video_id: str) -> tuple[User, Video]:
+    """The caller (a member) and the video, if the caller may change it (its uploader or an admin); else 403/404."""
+    user = require_member(request, settings)
+    video = store.get_video(video_id) if _VIDEO_ID.match(video_id or "") else None
+    if video is None:
+        raise ApiError(404, "not_found", "This upload no longer exists: it was finished, discarded or deleted. "
+                                         "Look for the video in the library.")
+    if not may_change(user, video):
+        raise ApiError(403, "forbidden", "Only the person who started this upload, or an admin, can change it. "
+                                         "Ask them or an admin.")
+    return user, video
+
+
+def _count(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1 << 53:
+        raise ApiError(400, "invalid_field", f"`{name}` must be a non-negative integer (bytes)")
+    return value
+
+
+def record_progress(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
+    """POST /uploads/{id}/progress (the uploader's page, every few seconds, also while paused): the page is still
+    there. Without it for UPLOAD_IDLE_MINUTES, the safety check ends the upload."""
+    _, video = _own_upload(request, settings, video_id)
+    body = json_body(request)
+    sent = _count(body, "bytes_uploaded")
+    _count(body, "bytes_total")
+    now = utcnow()
+
+    def beat(v: Video) -> tuple[bool, str]:
+        if v.status != UPLOADING:
+            return False, states.LATER_STATE
+        v.upload_seen_at = now
+        if sent is not None:
+            v.upload_bytes = sent
+        return True, states.NOTED
+
+    after, label = idempotency.transition(video.id, beat)
+    if after is None:
+        raise ApiError(404, "not_found", "This upload no longer exists: it was discarded or deleted. "
+                                         "Start the upload again.")
+    return {"ok": True, "video_id": video.id, "result": label, "status": after.status,
+            "status_reason": after.status_reason, "heartbeat_seconds": status.HEARTBEAT_SECONDS}
+
+
+def discard_upload(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
+    """POST /uploads/{id}/discard (its uploader or an admin): an unfinished or failed upload is canceled at TransloadIt,
+    its partial files are removed from B2 and its record is deleted, so nothing is left for anyone to clean up."""
+    user, video = _own_upload(request, settings, video_id)
+    finished = video.b2_original or video.b2_web or video.status not in (UPLOADING, FAILED)
+    if finished:
+        raise ApiError(409, "upload_finished", f"“{video.title}” has finished uploading, so there is nothing to "
+                                               "discard. Delete it from the library if you no longer want it.")
+    canceled = discard.cancel_assemblies(settings.transloadit, video) if video.status == UPLOADING else []
+    try:
+        removed = discard.delete_partial_objects(settings.b2, video.id)
+    except discard.DiscardFailed as exc:
+        raise ApiError(502, "discard_failed", str(exc)) from None
+    store.delete_video(video.id)
+    log.info("upload discarded", video_id=video.id, uid=user.uid, assemblies=len(canceled), objects=removed)
+    return {"ok": True, "video_id": video.id, "result": "discarded", "canceled_assemblies": len(canceled),
+            "removed_objects": removed}
 
 
 # ---- status of many videos ------------------------------------------------------------------------------------
@@ -179,6 +254,18 @@ def _give_up(video_id: str, reason: str) -> dict[str, Any]:
     return {"done": True, "result": label, "video_id": video_id, "status": after.status if after else None}
 
 
+def _give_up_idle(settings: Settings, video_id: str, assembly_id: str, idle: float) -> dict[str, Any]:
+    """The page stopped sending the file: fail the upload with the reason, then cancel its assembly (in this
+    order, so the cancel notification cannot replace the reason)."""
+    answer = _give_up(video_id, f"The upload stopped: no data arrived for {human_duration(idle)}, so the page was "
+                                "probably closed. Upload the file again.")
+    try:
+        transloadit.cancel_assembly(settings.transloadit, assembly_id)
+    except (transloadit.TransloaditUnavailable, transloadit.AssemblyNotFound) as exc:
+        log.warning("idle upload's assembly not canceled", video_id=video_id, assembly_id=assembly_id, error=str(exc))
+    return {**answer, "reason": "idle"}
+
+
 def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[str, Any]:
     """UPLOAD_CHECK (upload_tasks): if the video is still uploading, ask TransloadIt and finish, fail or re-check.
 
@@ -197,6 +284,8 @@ def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[
     policy = CheckPolicy.from_payload(check.policy, started, settings.transloadit)
     now = dt.datetime.now(dt.UTC).timestamp()
     out_of_time = now >= policy.deadline or attempt >= MAX_CHECK_ATTEMPTS
+    # The page reports progress while it sends the file; silence for `idle` means it is gone.
+    idle_until = (video.upload_seen_at or video.created_at).timestamp() + policy.idle
     try:
         found = _assembly_outcomes(settings, video)
     except transloadit.TransloaditUnavailable as exc:
@@ -216,7 +305,12 @@ def run_check(check: UploadCheck, ctx: TaskContext, settings: Settings) -> dict[
         if out_of_time:
             return _give_up(video_id, "The upload did not finish within "
                             f"{human_duration(policy.deadline - started)}.")
-        return _reschedule(video_id, attempt, policy, policy.deadline, now)
-    if now >= policy.grace_until or out_of_time:
+        waiting = [o for o in found if o.uploading]
+        if not waiting:  # the file is in: processing is bounded by the deadline only
+            return _reschedule(video_id, attempt, policy, policy.deadline, now)
+        if now >= idle_until:
+            return _give_up_idle(settings, video_id, waiting[0].assembly_id, policy.idle)
+        return _reschedule(video_id, attempt, policy, min(policy.deadline, idle_until), now)
+    if now >= policy.grace_until or out_of_time or now >= idle_until:
         return _give_up(video_id, "The upload never started (no file reached TransloadIt).")
-    return _reschedule(video_id, attempt, policy, policy.grace_until, now)
+    return _reschedule(video_id, attempt, policy, min(policy.grace_until, idle_until), now)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any, NamedTuple
 
 from mam import store
@@ -13,7 +14,11 @@ from mam.uploads.coalesce import BatchReader
 
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
-FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version")
+FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version", "upload_seen_at", "created_at")
+# The upload page reports progress every HEARTBEAT_SECONDS (also while paused); an upload not heard from for
+# INTERRUPTED_AFTER_SECONDS has lost its page (closed tab, crashed browser, sleeping laptop): "interrupted".
+HEARTBEAT_SECONDS = 10
+INTERRUPTED_AFTER_SECONDS = 30
 
 
 def read_uncoalesced(ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -39,11 +44,24 @@ def _stamp(row: dict[str, Any]) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else "")
 
 
+def _epoch(value: Any) -> float | None:
+    return value.timestamp() if hasattr(value, "timestamp") else None
+
+
+def interrupted(row: dict[str, Any], now: float | None = None) -> bool:
+    """An upload whose page stopped reporting progress (or never did) INTERRUPTED_AFTER_SECONDS ago."""
+    if row.get("status") != "uploading":
+        return False
+    seen = _epoch(row.get("upload_seen_at")) or _epoch(row.get("created_at"))
+    return seen is not None and (time.time() if now is None else now) - seen > INTERRUPTED_AFTER_SECONDS
+
+
 class _Derived(NamedTuple):
     """What the answer needs of one row, kept while the store hands out the same row (one document version)."""
     row: dict[str, Any]
     storage: B2Settings
     window: int
+    interrupted: bool
     tag: bytes
     member: str  # `"id":StatusEntry` as it goes into the answer's "videos" object
 
@@ -52,28 +70,33 @@ _derived: dict[str, _Derived] = {}  # video id -> its latest _Derived
 _DERIVED_MAX = 50_000
 
 
-def _derive(vid: str, row: dict[str, Any], storage: B2Settings, window: int) -> _Derived:
-    """Stamp, ETag part and StatusEntry JSON of a row: built once per document version and URL window, however
-    many polls and coalesced callers read it (the store shares a row while its document is unchanged)."""
+def _derive(vid: str, row: dict[str, Any], storage: B2Settings, window: int, now: float | None = None) -> _Derived:
+    """Stamp, ETag part and StatusEntry JSON of a row: built once per document version, URL window and
+    interrupted state, however many polls and coalesced callers read it (the store shares a row while its document
+    is unchanged)."""
+    stopped = interrupted(row, now)
     known = _derived.get(vid)
-    if known is not None and known.row is row and known.window == window and known.storage is storage:
+    if known is not None and known.row is row and known.window == window and known.storage is storage and \
+            known.interrupted == stopped:
         return known
-    tag = f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}".encode()
-    made = _Derived(row, storage, window, tag,
-                    json.dumps(vid) + ":" + json.dumps(entry(row, storage), separators=(",", ":")))
+    tag = f"\x1f{vid}\x1e{row.get('version')}\x1e{row.get('status')}\x1e{_stamp(row)}\x1e{stopped:d}".encode()
+    made = _Derived(row, storage, window, stopped, tag,
+                    json.dumps(vid) + ":" + json.dumps(entry(row, storage, stopped), separators=(",", ":")))
     if len(_derived) >= _DERIVED_MAX:
         _derived.clear()
     _derived[vid] = made
     return made
 
 
-def entry(row: dict[str, Any], storage: B2Settings) -> dict[str, Any]:
-    """StatusEntry of api/openapi.yaml."""
+def entry(row: dict[str, Any], storage: B2Settings, stopped: bool = False) -> dict[str, Any]:
+    """StatusEntry of api/openapi.yaml (`interrupted`: an upload whose page is gone; it can be resumed or
+    discarded)."""
     return {
         "status": row.get("status"),
         "status_reason": row.get("status_reason"),
         "thumbnail_url": b2.browser_url(storage, row.get("b2_thumbnail")),
         "updated_at": _stamp(row) or None,
+        "interrupted": stopped,
     }
 
 
@@ -87,7 +110,7 @@ def etag(ids: list[str], rows: dict[str, dict[str, Any]], storage: B2Settings, n
     h = hashlib.sha256(str(window).encode())
     for vid in ids:
         row = rows.get(vid)
-        h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, storage, window).tag)
+        h.update(f"\x1f{vid}\x1emissing".encode() if row is None else _derive(vid, row, storage, window, now).tag)
     return '"' + h.hexdigest()[:32] + '"'
 
 
