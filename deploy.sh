@@ -6,7 +6,7 @@
 #                                     (options after --verify: scripts/verify_deployment.py --help)
 #
 # Safe to run again: everything is read first and changed only when it differs from what is wanted (APIs, service
-# accounts, IAM bindings, secrets compared by hash, the database, TTL policies, queue settings, and each function by
+# accounts, IAM bindings, secrets compared by hash, the database, TTL policies, composite indexes, queue settings, and each function by
 # a hash of its staged source and flags; --redeploy deploys the functions anyway). A required secret missing from
 # both your shell and Secret Manager stops the run before anything changes; an optional one is skipped and the
 # feature that needs it is reported off. --dry-run prints the plan and calls nothing. Secrets come from your shell
@@ -283,6 +283,21 @@ for policy in "${TTL_POLICIES[@]}"; do
     gc firestore fields ttls update "$field" --collection-group="$collection" --enable-ttl --async
   fi
 done
+# Composite indexes of the data layer's queries, declared in functions/firestore.indexes.json (a unit test checks
+# every query the library's find builds against it): only the missing ones are created. --async: an index builds
+# for minutes; the queries that need it fail until then, so a first deploy says so.
+indexes=""
+[ "$DRY_RUN" = 1 ] || indexes=$($G firestore indexes composite list --format=json)
+missing_indexes=$("$PY" scripts/firestore_indexes.py missing <<<"$indexes") || die "could not compare Firestore indexes"
+if [ -z "$missing_indexes" ]; then
+  ok "every composite index of functions/firestore.indexes.json exists"
+else
+  while IFS= read -r index_flags; do
+    # shellcheck disable=SC2086  # one index's flags, split on spaces (none inside a flag)
+    gc firestore indexes composite create $index_flags --async
+  done <<<"$missing_indexes"
+  note "new indexes build in the background (minutes): finding videos by owner, status or title waits for them"
+fi
 
 say "Cloud Tasks queues"
 for line in "${MANIFEST[@]}"; do

@@ -279,6 +279,48 @@ def test_a_ttl_policy_covers_every_collection_written_with_an_expiry_field(fake:
     assert all(i > db for i, c in enumerate(calls) if "ttls update" in c)  # the database exists first
 
 
+INDEX_FILE = ROOT / "functions" / "firestore.indexes.json"
+
+
+def _declared_indexes() -> list[dict]:
+    return [{"group": i["collectionGroup"], "scope": i["queryScope"], "fields": i["fields"]}
+            for i in json.loads(INDEX_FILE.read_text())["indexes"]]
+
+
+def test_every_declared_composite_index_is_created_once(fake: Fake, first_deploy):
+    declared = _declared_indexes()
+    assert declared, "functions/firestore.indexes.json declares the find queries' indexes"
+    deployed(fake, first_deploy)
+    calls = fake.calls()
+    creates = [c for c in calls if "firestore indexes composite create" in c]
+    assert len(creates) == len(declared) and all("--async" in c for c in creates)
+    assert [{k: i[k] for k in ("group", "scope", "fields")} for i in fake.project()["indexes"]] == declared
+    db = next(i for i, c in enumerate(calls) if "databases create" in c)
+    assert all(i > db for i, c in enumerate(calls) if "indexes composite" in c)
+
+
+def test_a_missing_index_is_created_and_the_others_left_alone(fake: Fake, first_deploy):
+    deployed(fake, first_deploy)
+    state = fake.project()
+    dropped = state["indexes"].pop(3)
+    fake.state.write_text(json.dumps(state))
+    fake.reset_log()
+    result = fake.deploy("--skip-frontend", secrets=values(REQUIRED))
+    assert result.returncode == 0, result.stderr
+    assert [c for c in fake.mutating() if "indexes" in c] == [c for c in fake.mutating()]
+    (create,) = fake.mutating()
+    for f in dropped["fields"]:
+        assert f"field-path={f['fieldPath']}," in create
+    assert len(fake.project()["indexes"]) == len(_declared_indexes())
+
+
+def test_dry_run_lists_the_index_creates(fake: Fake):
+    result = fake.deploy("--dry-run", secrets=values(SECRETS))
+    assert result.returncode == 0, result.stderr
+    creates = [line for line in result.stdout.splitlines() if "firestore indexes composite create" in line]
+    assert len(creates) == len(_declared_indexes())
+
+
 # ---- running it again -----------------------------------------------------------------------------------------
 def test_a_second_run_changes_nothing(fake: Fake, first_deploy):
     deployed(fake, first_deploy)
