@@ -1,11 +1,14 @@
 """Benchmark: the library's read routes under functions-framework against the local Firestore emulator and moto.
 
-Seeds N videos (stored keys, thumbnails), then times GET /videos (first page and a deep page), GET /videos/{id}
-and, in-process, the search join (one batched read of 12 records + the Video JSON with presigned URLs). Uses the
-stack on MAM_BENCH_PORT_OFFSET (default 3000), starting Firestore and S3 there if they are not running.
-Figures: requests/s and p50/p95 latency per route. Not a pass/fail test.
+Seeds N videos (stored keys, thumbnails; titles from a small vocabulary, ten owners, three statuses, varied
+durations), then times GET /videos (first page and a deep page), the found pages of README "Finding videos"
+(mine + status, a title word, two title words, a date range under the duration sort, a second page by cursor),
+GET /videos/{id} and, in-process, the search join (one batched read of 12 records + the Video JSON with presigned
+URLs). Uses the stack on MAM_BENCH_PORT_OFFSET (default 3000), starting Firestore, S3 and the Auth emulator there
+if they are not running. Figures: requests/s and p50/p95 latency per route. Not a pass/fail test.
 
 Usage: .venv/bin/python bench/library_list.py [--videos 300] [--requests 50]
+       (the issue's case: --videos 10000)
 
 The emulator scans and sorts the whole collection per query, so its figures are about our overhead and the
 number of round trips, not about Firestore's latency.
@@ -30,11 +33,20 @@ from localdev.stack import Stack
 
 def _start(stack: Stack, procs: Group) -> None:
     for service in stack.emulators():
-        if service.name in ("firestore", "s3") and not is_ready(service):
+        if service.name in ("firestore", "s3", "auth") and not is_ready(service):
             procs.start(service, {**os.environ, **stack.env(), **service.env})
 
 
-def _seed(n: int) -> list[str]:
+ADJECTIVES = ["golden", "quiet", "rainy", "busy", "early", "late", "windy", "frozen", "bright", "misty"]
+NOUNS = ["harbour", "sunset", "market", "bridge", "forest", "station", "beach", "street", "garden", "river"]
+STATUSES = ["ready", "ready", "failed", "uploaded"]
+
+
+def _title(i: int) -> str:
+    return f"{ADJECTIVES[i % 10].title()} {NOUNS[(i // 10) % 10]} take {i}"
+
+
+def _seed(n: int, mine_uid: str) -> list[str]:
     from mam import store
     from mam.clients import b2
     from mam.settings import load_settings
@@ -52,9 +64,12 @@ def _seed(n: int) -> list[str]:
 
     def create(i: int) -> None:
         vid = ids[i]
-        store.create_video(Video(id=vid, title=f"Bench {i}", owner="bench@example.com", status=READY,
-                                 created_at=t0 + dt.timedelta(seconds=i), b2_web=f"uploads/{vid}/web.mp4",
-                                 b2_thumbnail=f"thumbnails/{vid}.jpg", tl_video_id=f"tl{i}", duration=10.0))
+        owner_uid = mine_uid if i % 10 == 3 else f"benchuser{i % 10}"  # a tenth of the library is "mine"
+        store.create_video(Video(id=vid, title=_title(i), owner="bench@example.com", owner_uid=owner_uid,
+                                 status=STATUSES[i % 4] if i % 7 else READY,
+                                 created_at=t0 + dt.timedelta(minutes=i), b2_web=f"uploads/{vid}/web.mp4",
+                                 b2_thumbnail=f"thumbnails/{vid}.jpg", tl_video_id=f"tl{i}",
+                                 duration=float(5 + (i * 37) % 600)))
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(create, range(n)))
@@ -73,8 +88,33 @@ def _time(fn, n: int) -> list[float]:
 def _report(name: str, ms: list[float]) -> None:
     ms = sorted(ms)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    print(f"{name:<34} {1000 / statistics.mean(ms):8.1f} req/s   p50 {statistics.median(ms):7.2f} ms   "
+    print(f"{name:<36} {1000 / statistics.mean(ms):8.1f} req/s   p50 {statistics.median(ms):7.2f} ms   "
           f"p95 {p95:7.2f} ms")
+
+
+def _find_cases(http, url: str, token: str, args) -> None:
+    """The filtered pages (README "Finding videos"), signed in as the owner of a tenth of the library."""
+    auth = {"Authorization": f"Bearer {token}"}
+    days = max(1, args.videos // (24 * 60 * 3))  # about a third of the seeded span (a video a minute from t0)
+    cases = {
+        "find: mine + ready, newest": {"owner": "mine", "status": "ready", "sort": "newest"},
+        "find: title word, by title": {"q": "harb", "sort": "title"},
+        "find: two title words, newest": {"q": "golden harbour", "sort": "newest"},
+        "find: mine + dates, by duration": {"owner": "mine", "sort": "duration", "from": "2026-01-01",
+                                            "to": (dt.date(2026, 1, 1) + dt.timedelta(days=days)).isoformat()},
+    }
+    for name, params in cases.items():
+        first = http.get(url + "/videos", params=params, headers=auth, timeout=30)
+        assert first.status_code == 200, first.text
+        body = first.json()
+        _report(name, _time(lambda p=params: http.get(url + "/videos", params=p, headers=auth, timeout=30),
+                            args.requests))
+        print(f"{'':<36}({len(body['videos'])} on the page, total {body['total']}, "
+              f"{'more by cursor' if body['next_cursor'] else 'no more'})")
+        if name == "find: mine + ready, newest" and body["next_cursor"]:
+            second = {**params, "cursor": body["next_cursor"]}
+            _report("find: mine + ready, page 2 (cursor)",
+                    _time(lambda p=second: http.get(url + "/videos", params=p, headers=auth, timeout=30), args.requests))
 
 
 def main() -> int:
@@ -93,9 +133,13 @@ def main() -> int:
         from localdev.bootstrap import ensure_bucket
 
         ensure_bucket(stack)
-        ids = _seed(args.videos)
+        from localdev import auth_users
+
+        mine_uid = auth_users.ensure_user(stack, "bench-finder@example.com", "bench-pass-1")
+        token = auth_users.sign_in(stack, "bench-finder@example.com", "bench-pass-1")["idToken"]
+        ids = _seed(args.videos, mine_uid)
         port = free_port()
-        svc = stack.function("library", port, {"LOG_LEVEL": "WARNING"})  # only its deployed environment
+        svc = stack.function("library", port, {"LOG_LEVEL": "WARNING", "MEMBER_EMAILS": "bench-finder@example.com"})
         procs.start(svc, svc.env)
         url = f"http://127.0.0.1:{port}"
         http = requests.Session()
@@ -107,6 +151,7 @@ def main() -> int:
         _report("GET /videos (page 1 of 24)", _time(lambda: http.get(url + "/videos", timeout=30), args.requests))
         _report(f"GET /videos?page={deep} (deep)",
                 _time(lambda: http.get(url + f"/videos?page={deep}", timeout=30), args.requests))
+        _find_cases(http, url, token, args)
         _report("GET /videos/{id}", _time(lambda: http.get(url + f"/videos/{ids[7]}", timeout=30), args.requests))
 
         from mam.clients.twelvelabs import Clip, SearchHit
