@@ -267,6 +267,12 @@ def test_search_no_match_is_empty_without_token(client, library):
     assert res.data == [] and res.page_info.next_page_token is None
 
 
+def test_search_of_stop_words_alone_is_empty(client, library):
+    # "the" is said in both videos, yet a query of stop words alone finds nothing (a 200 with no data, not a 400)
+    res = client.search.create(index_id=library["index_id"], query_text="the", search_options=["visual", "transcription"])
+    assert res.data == [] and res.page_info.next_page_token is None
+
+
 def test_search_pages_with_tokens_and_metadata_filter(client, library):
     first = client.search.create(index_id=library["index_id"], query_text="cat garden whale ocean",
                                  search_options=["visual", "transcription"], group_by="video", page_limit=1,

@@ -91,7 +91,7 @@ def test_results_are_ranked_grouped_by_video_and_joined_with_the_library(fn, lib
     clips = top["clips"]
     assert clips and [c["rank"] for c in clips] == sorted(c["rank"] for c in clips)
     for clip in clips:
-        assert set(clip) == {"start", "end", "rank", "thumbnail_url"}
+        assert set(clip) == {"start", "end", "rank", "thumbnail_url", "matched", "transcript"}
         assert 0 <= clip["start"] < clip["end"] <= 5.5
     thumb = requests.get(clips[0]["thumbnail_url"], timeout=10)
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
