@@ -124,7 +124,8 @@ def test_a_file_that_is_not_a_video_is_refused_with_a_readable_message(page, ful
     page.get_by_test_id("nav-upload").click()
     app.upload.choose_file(str(notes))
     expect(app.upload.error).to_be_visible()
-    expect(app.upload.error).to_have_text("Only video files can be uploaded.")
+    expect(app.upload.error).to_have_text(
+        "“meeting-notes.txt” is not a video file. Choose a video file, for example an .mp4 or .mov file.")
     expect(page.get_by_test_id("upload-submit")).to_be_disabled()
     expect(app.upload.title).to_have_value("")
     assert store.count_videos() == before  # nothing was started

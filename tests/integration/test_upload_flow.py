@@ -80,7 +80,8 @@ def test_upload_is_stored_encoded_and_recorded_through_the_real_notification(par
     first = _status(parts, [vid])
     assert first.status_code == 200
     assert first.json() == {"videos": {vid: {"status": "uploading", "status_reason": None, "thumbnail_url": None,
-                                             "updated_at": first.json()["videos"][vid]["updated_at"]}}, "missing": []}
+                                             "updated_at": first.json()["videos"][vid]["updated_at"],
+                                             "interrupted": False}}, "missing": []}
     assert first.headers["ETag"] and first.headers["Access-Control-Expose-Headers"] == "ETag"
     assert _status(parts, [vid], first.headers["ETag"]).status_code == 304
 
