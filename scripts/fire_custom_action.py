@@ -11,8 +11,10 @@ the action's x-bz-secret header and iconik's JSON body, so the handler cannot te
 Against any handler with a real token (no stand-in): add --direct --token <auth_token> --b2-storage-id ...
 --ll-storage-id ... --handler https://.../iconik_handler.
 
-Defaults: --handler $FUNCTION_URL_ICONIK_HANDLER or http://127.0.0.1:8084; --iconik $ICONIK_URL or
-http://127.0.0.1:8860; --secret $BZ_SHARED_SECRET or the local stack's; --app-id $ICONIK_APP_ID or the local one.
+Defaults: --handler $FUNCTION_URL_ICONIK_HANDLER or the local stack's (http://127.0.0.1:8084); --iconik $ICONIK_URL
+or the local stand-in (http://127.0.0.1:8860); local ports move by $MAM_PORT_OFFSET, as with scripts/dev.sh;
+--secret $BZ_SHARED_SECRET or the local stack's; --app-id $ICONIK_APP_ID or the local one.
+Errors are one line on stderr (exit 1), never a traceback.
 """
 from __future__ import annotations
 
@@ -27,11 +29,26 @@ from urllib.parse import urlencode
 
 import requests
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 LOCAL_SECRET = "local-bz-secret"
 LOCAL_APP_ID = "local-iconik-app"
 
 
+def local_urls() -> tuple[str, str]:
+    """(iconik handler, iconik stand-in) of the local stack, moved by MAM_PORT_OFFSET like scripts/dev.sh."""
+    from localdev.stack import Stack
+
+    raw = os.environ.get("MAM_PORT_OFFSET", "0") or "0"
+    try:
+        offset = int(raw)
+    except ValueError:
+        raise SystemExit(f"fire_custom_action.py: MAM_PORT_OFFSET must be a whole number, not {raw!r}") from None
+    stack = Stack(offset=offset)
+    return stack.url("iconik_handler"), stack.url("iconik")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    handler, iconik = local_urls()
     p = argparse.ArgumentParser(prog="fire_custom_action.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("op", choices=("add", "remove"))
@@ -42,8 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="stand-in only: create N assets in nested collections first")
     p.add_argument("--depth", type=int, default=2, help="with --seed: levels of sub-collections")
     p.add_argument("--fanout", type=int, default=3, help="with --seed: sub-collections per collection")
-    p.add_argument("--handler", default=os.environ.get("FUNCTION_URL_ICONIK_HANDLER", "http://127.0.0.1:8084"))
-    p.add_argument("--iconik", default=os.environ.get("ICONIK_URL", "http://127.0.0.1:8860"))
+    p.add_argument("--handler", default=os.environ.get("FUNCTION_URL_ICONIK_HANDLER") or handler)
+    p.add_argument("--iconik", default=os.environ.get("ICONIK_URL") or iconik)
     p.add_argument("--secret", default=os.environ.get("BZ_SHARED_SECRET", LOCAL_SECRET))
     p.add_argument("--app-id", default=os.environ.get("ICONIK_APP_ID", LOCAL_APP_ID))
     p.add_argument("--b2-storage-id")
@@ -99,7 +116,36 @@ def watch(handler: str, secret: str, run_id: str, timeout: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the script; any failure to talk to iconik or the handler is one line on stderr and exit status 1."""
     args = parse_args(argv)
+    try:
+        return fire(args)
+    except requests.RequestException as exc:
+        print(f"fire_custom_action.py: {describe(exc, args)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("fire_custom_action.py: stopped", file=sys.stderr)
+        return 130
+
+
+def describe(exc: requests.RequestException, args: argparse.Namespace) -> str:
+    """One line saying which service failed and what to check."""
+    url = getattr(exc.request, "url", None) or ""
+    handler, iconik = args.handler.rstrip("/"), args.iconik.rstrip("/")
+    name, base = ("the iconik handler", handler) if url.startswith(handler) else ("the iconik stand-in", iconik) \
+        if url.startswith(iconik) else ("the server", url.split("?")[0])
+    if isinstance(exc, requests.ConnectionError):
+        return f"could not reach {name} at {base} — is ./scripts/dev.sh running?"
+    if isinstance(exc, requests.Timeout):
+        return f"{name} at {base} did not answer in time — try again, or check its log in .local/"
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        detail = " ".join(exc.response.text.split())[:200]
+        return f"{name} at {base} answered HTTP {exc.response.status_code}: {detail}"
+    return f"{name} at {base} failed: {type(exc).__name__}"
+
+
+def fire(args: argparse.Namespace) -> int:
+    """Deliver the custom action and (with --watch) follow its run."""
     collections = list(args.collection)
     b2, ll = args.b2_storage_id, args.ll_storage_id
     if not args.direct:
@@ -144,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
         resp.raise_for_status()
         delivery = resp.json()
     run_id = (delivery.get("headers") or {}).get("X-Run-Id")
+    if delivery.get("status") is None and delivery.get("error"):  # the stand-in could not reach the handler
+        print(f"fire_custom_action.py: could not reach the iconik handler at {args.handler.rstrip('/')} — is "
+              f"./scripts/dev.sh running? ({str(delivery['error'])[:120]})", file=sys.stderr)
+        return 1
     print(f"handler answered {delivery.get('status')} {delivery.get('body', delivery.get('error'))!r} "
           f"in {delivery.get('elapsed_ms')} ms; run {run_id}")
     if not (args.watch and run_id):
