@@ -22,6 +22,9 @@ export interface Video {
   indexed?: boolean
   /** whether the signed-in caller may delete it (its uploader or an admin); false when signed out */
   can_delete?: boolean
+  /** whether the signed-in caller may change its title and description (the same rule as can_delete) */
+  can_edit?: boolean
+  description?: string
 }
 
 /** GET /me: who the caller is and what they may do (README "Who may do what"). */
@@ -76,7 +79,7 @@ export class ApiError extends Error {
 
 type FunctionName = keyof AppConfig['functions']
 interface RequestOpts {
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'PATCH'
   body?: unknown
   query?: Record<string, string | number | undefined | null>
   auth?: 'required' | 'optional'
@@ -220,3 +223,26 @@ export const searchVideos = (q: string, options: string, pageToken: string | nul
   json<SearchPage>('library', '/search', { query: { q, options, page_token: pageToken }, signal })
 
 export const syncBucket = () => json<{ added: string[] }>('library', '/sync', { method: 'POST', body: {}, auth: 'required' })
+
+// ---- finding videos (README "Finding videos") ----
+export type FindSort = 'newest' | 'oldest' | 'title' | 'duration'
+/** GET /videos with a title search, filters and a sort; `from`/`to` are ISO times (to exclusive) or dates. */
+export interface FindParams {
+  q?: string
+  owner?: 'mine' | 'everyone'
+  status?: string
+  from?: string
+  to?: string
+  sort?: FindSort
+  cursor?: string | null
+  page_size?: number
+}
+/** One found page; `total` is known on a first page whose whole filter the database applies, else null. */
+export interface FoundPage { videos: Video[]; next_cursor: string | null; page_size: number; total: number | null }
+
+export const findVideos = (params: FindParams, signal?: AbortSignal) =>
+  json<FoundPage>('library', '/videos', { query: { ...params }, signal })
+
+/** PATCH /videos/{id}: the uploader or an admin changes the title and/or description; returns the video. */
+export const editVideo = (id: string, body: { title?: string; description?: string }) =>
+  json<Video>('library', `/videos/${encodeURIComponent(id)}`, { method: 'PATCH', body, auth: 'required' })

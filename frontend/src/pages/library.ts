@@ -3,7 +3,8 @@
  * admins also delete any video, select all, re-index, sync and reset; signed-in non-members are told to ask. */
 import { canRead, currentHashPath, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import {
-  ApiError, deleteVideos, indexVideos, listVideos, resetLibrary, syncBucket, type StatusEntry, type Video, type VideoPage,
+  ApiError, deleteVideos, findVideos, indexVideos, listVideos, resetLibrary, syncBucket, type StatusEntry, type Video,
+  type VideoPage,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
 import { day, INTERRUPTED_HINT, plural, skippedSentence, statusLabel } from '../format'
@@ -12,6 +13,7 @@ import { StatusPoller } from '../status-poller'
 import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
 import { confirmDialog } from '../ui/dialog'
 import { announce, toast } from '../ui/feedback'
+import { apiParams, findBar, hashQuery, isFinding, readFind, type FindState } from './library-find'
 import { signInPrompt } from './signin'
 
 const PAGE_SIZE = 24
@@ -30,13 +32,17 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     showPage('Sign in', signInPrompt('Sign in to see the video library.'))
     return
   }
-  const page = Math.max(1, Number.parseInt(ctx.query.get('page') ?? '1', 10) || 1)
+  let page = Math.max(1, Number.parseInt(ctx.query.get('page') ?? '1', 10) || 1)
   const canWrite = isMember()
   const admin = isAdmin()
   const tiles = new Map<string, Tile>()
   const selected = new Set<string>()
   let allMode = false
   let data: VideoPage | null = null
+  // Finding (README "Finding videos"): search, filters and sort live in the hash; found pages come by cursor.
+  let find: FindState = readFind(ctx.query)
+  let nextCursor: string | null = null
+  let generation = 0 // a newer search makes the answers of older ones stale
 
   const poller = new StatusPoller({
     onChange: (changes) => applyStatus(changes),
@@ -59,6 +65,17 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
   const resetBtn = h('button', { type: 'button', class: 'button subtle danger-text', 'data-testid': 'reset-button' }, 'Reset library…')
   const totalText = h('p', { class: 'muted', 'data-testid': 'library-total' })
   const body = h('div', { class: 'library-body' }, loading('Loading videos…'))
+  const moreBtn = h('button', { type: 'button', class: 'button', 'data-testid': 'load-more', hidden: true }, 'Load more')
+  const bar = findBar(find, {
+    signedIn: signedIn(),
+    onChange: (next) => {
+      find = next
+      page = 1
+      // The hash keeps the search for a reload; replaceState fires no hashchange, so the page is not rebuilt.
+      history.replaceState(null, '', href('/', hashQuery(find)))
+      void load()
+    },
+  })
 
   const toolbar = canWrite
     ? h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Selection and actions' },
@@ -79,6 +96,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     pageHeader('Library',
       admin ? syncBtn : null,
       canWrite ? h('a', { class: 'button primary', href: href('/upload'), 'data-testid': 'upload-link' }, icon(ICONS.upload), h('span', null, 'Upload')) : null),
+    bar,
     totalText,
     toolbar,
     allBanner,
@@ -116,7 +134,8 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       replace(allBanner, `All ${plural(total, 'video')} in the library are selected. `,
         h('button', { type: 'button', class: 'link-button', 'data-testid': 'clear-selection', onclick: clearSelection }, 'Clear selection'))
       allBanner.hidden = false
-    } else if (admin && morePages && ids.length > 0 && n === ids.length) {
+    } else if (admin && morePages && !isFinding(find) && ids.length > 0 && n === ids.length) {
+      // (not while finding: "all N" means the whole library, not the videos found)
       replace(allBanner, `All ${ids.length} videos on this page are selected. `,
         h('button', {
           type: 'button', class: 'link-button', 'data-testid': 'select-all-button',
@@ -218,6 +237,8 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
   // ---- data ----
   async function load(): Promise<void> {
     replace(body, loading('Loading videos…'))
+    const mine = ++generation
+    if (isFinding(find)) { await loadFound(null, mine); return }
     try {
       data = await listVideos(page, PAGE_SIZE, ctx.signal)
     } catch (err) {
@@ -225,7 +246,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       replace(body, errorBoxFor(err, () => void load()))
       return
     }
-    if (ctx.signal.aborted) return
+    if (ctx.signal.aborted || mine !== generation) return
     const totalPages = Math.max(1, Math.ceil(data.total / (data.page_size || PAGE_SIZE)))
     if (page > totalPages && data.total > 0) { location.replace(href('/', { page: totalPages })); return }
     tiles.clear()
@@ -259,6 +280,57 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
         : null)
     refreshSelection()
   }
+
+  /** A found page: the first replaces the grid, later ones (Load more) are appended to it. */
+  async function loadFound(cursor: string | null, mine: number): Promise<void> {
+    moreBtn.disabled = true
+    let res
+    try {
+      res = await findVideos({ ...apiParams(find), page_size: PAGE_SIZE, cursor }, ctx.signal)
+    } catch (err) {
+      if (ctx.signal.aborted || mine !== generation) return
+      if (cursor) { toast((err as Error).message, 'error'); moreBtn.disabled = false }
+      else replace(body, errorBoxFor(err, () => void load()))
+      return
+    }
+    if (ctx.signal.aborted || mine !== generation) return
+    if (!cursor) {
+      tiles.clear()
+      selected.clear()
+      allMode = false
+      data = { videos: [], total: res.total ?? 0, page: 1, page_size: PAGE_SIZE }
+      if (!res.videos.length) {
+        totalText.textContent = 'No videos found'
+        replace(body, emptyState('No videos match',
+          'Try fewer or shorter words, another status or dates, or clear the search.',
+          h('button', { type: 'button', class: 'button', onclick: () => bar.querySelector<HTMLButtonElement>('[data-testid="find-clear"]')?.click() }, 'Clear the search'),
+          'find-empty'))
+        moreBtn.hidden = true
+        refreshSelection()
+        return
+      }
+      replace(body, h('ul', { class: 'grid', 'data-testid': 'library-grid', 'aria-label': 'Videos found' }),
+        h('div', { class: 'load-more' }, moreBtn))
+    }
+    const grid = body.querySelector('ul.grid')!
+    for (const v of res.videos) {
+      if (tiles.has(v.id)) continue
+      const t = tile(v)
+      tiles.set(v.id, t)
+      grid.append(t.root)
+      poller.watch(v.id, v.status, { status: v.status, status_reason: v.status_reason, thumbnail_url: v.thumbnail_url })
+    }
+    nextCursor = res.next_cursor
+    moreBtn.hidden = !nextCursor
+    moreBtn.disabled = false
+    totalText.textContent = !cursor && res.total != null
+      ? `${plural(res.total, 'video')} found`
+      : `${plural(tiles.size, 'video')} shown${nextCursor ? ' — load more to see the rest' : ''}`
+    if (cursor) announce(`${plural(res.videos.length, 'more video')} shown.`)
+    refreshSelection()
+  }
+
+  moreBtn.addEventListener('click', () => { if (nextCursor) void loadFound(nextCursor, generation) })
 
   // ---- actions ----
   async function busy(btn: HTMLButtonElement, label: string, fn: () => Promise<void>): Promise<void> {

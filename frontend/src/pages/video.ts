@@ -1,6 +1,6 @@
 /** Video page: processing progress until the upload is stored, then the player; facts; index and delete. */
 import { canRead, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
-import { ApiError, deleteVideos, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
+import { ApiError, deleteVideos, editVideo, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
 import { bytes, clock, dateTime, isInFlight, isoDuration, skippedOne, statusLabel } from '../format'
 import { go, href, type RouteContext } from '../router'
@@ -150,6 +150,9 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
             disabled: isInFlight(v.status) || !v.playback_url,
             onclick: (e: Event) => void indexOne(e.currentTarget as HTMLButtonElement, v),
           }, icon(ICONS.sparkle), h('span', null, v.status === 'ready' ? 'Re-index' : 'Index')) : null,
+          v.can_edit ? h('button', {
+            type: 'button', class: 'button', 'data-testid': 'video-edit', onclick: () => openEditor(v),
+          }, 'Edit title and description') : null,
           v.can_delete ? h('button', {
             type: 'button', class: 'button danger-outline', 'data-testid': 'video-delete',
             onclick: () => void deleteOne(v),
@@ -159,9 +162,54 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
         : null
 
     replace(content,
-      h('div', { class: 'video-stage' }, stage),
+      h('div', { class: 'video-stage' }, stage, editorSlot,
+        v.description ? h('p', { class: 'video-description', 'data-testid': 'video-description' }, v.description) : null),
       h('aside', { class: 'video-side card' }, h('h2', { class: 'side-title' }, 'Details'), facts, actions),
     )
+  }
+
+  // ---- edit title and description (PATCH /videos/{id}: the uploader or an admin; the API says so in can_edit) ----
+  const editorSlot = h('div', { class: 'video-editor-slot' })
+  function openEditor(v: Video): void {
+    const titleInput = h('input', {
+      id: 'edit-title', class: 'input', 'data-testid': 'edit-title', value: v.title, maxlength: 200, required: true,
+    })
+    const desc = h('textarea', { id: 'edit-description', class: 'input', rows: 4, maxlength: 5000, 'data-testid': 'edit-description' })
+    desc.value = v.description ?? ''
+    const error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'edit-error', hidden: true })
+    const save = h('button', { type: 'submit', class: 'button primary', 'data-testid': 'edit-save' }, 'Save')
+    const close = () => { replace(editorSlot); content.querySelector<HTMLButtonElement>('[data-testid="video-edit"]')?.focus() }
+    const form = h('form', { class: 'video-editor card', 'data-testid': 'video-editor', 'aria-label': 'Edit title and description' },
+      h('label', { for: 'edit-title' }, 'Title'), titleInput,
+      h('label', { for: 'edit-description' }, 'Description'), desc,
+      error,
+      h('div', { class: 'video-actions' }, save,
+        h('button', { type: 'button', class: 'button subtle', 'data-testid': 'edit-cancel', onclick: close }, 'Cancel')),
+    )
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault()
+      if (!titleInput.value.trim()) {
+        error.textContent = 'The title cannot be empty.'
+        error.hidden = false
+        titleInput.focus()
+        return
+      }
+      save.disabled = true
+      error.hidden = true
+      try {
+        const updated = await editVideo(v.id, { title: titleInput.value, description: desc.value })
+        video = { ...v, ...updated }
+        replace(editorSlot)
+        render(video)
+        toast('Saved.', 'success')
+      } catch (err) {
+        error.textContent = (err as Error).message
+        error.hidden = false
+        save.disabled = false
+      }
+    })
+    replace(editorSlot, form)
+    titleInput.focus()
   }
 
   async function indexOne(btn: HTMLButtonElement, v: Video): Promise<void> {
