@@ -5,8 +5,14 @@ import json
 
 import flask
 import pytest
-
-from mam.http import MAX_JSON_DEPTH, JsonError, Router, json_body, json_depth_exceeds, parse_json
+from mam.http import (
+    MAX_JSON_DEPTH,
+    JsonError,
+    Router,
+    json_body,
+    json_depth_exceeds,
+    parse_json,
+)
 
 DEEP = b"[" * 10000 + b"]" * 10000
 
@@ -101,3 +107,27 @@ def test_a_werkzeug_refusal_is_a_4xx_not_a_500(client):
     app.add_url_rule("/<path:p>", "any", lambda p: router(flask.request), methods=["POST"])
     r = app.test_client().post("/form", data=b"x")
     assert r.status_code == 413 and r.json["error"]["code"] == "bad_request"
+
+
+def test_a_body_that_stops_arriving_is_408_not_500():
+    import io
+
+    from werkzeug.test import EnvironBuilder
+
+    class Stalled(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            raise TimeoutError("timed out")  # what the local launcher's socket timeout raises
+
+    router = Router("demo")
+    router.route("POST", "/items")(lambda request: {"got": json_body(request)})
+    env = EnvironBuilder(method="POST", path="/items", headers={"Content-Type": "application/json",
+                                                               "Content-Length": "900000"}).get_environ()
+    env["wsgi.input"] = io.BufferedReader(Stalled())
+    env["wsgi.input_terminated"] = True  # as gunicorn says: werkzeug reads the stream as it is
+    app = flask.Flask("t3")
+    with app.request_context(env):
+        resp = router(flask.request)
+    assert resp.status_code == 408 and resp.json["error"]["code"] == "body_timeout"

@@ -7,7 +7,6 @@ import hmac
 import time
 
 import pytest
-
 from mam.clients import twelvelabs as tl
 from mam.library import signature as b2sig
 from mam.uploads import signing
