@@ -20,6 +20,9 @@ from mam import manifest
 SPEC = ROOT / "api" / "openapi.yaml"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 PUBLIC = [f.name for f in manifest.functions() if f.public]
+# CPython 3.11's ast.parse can fail this way when called from a worker thread (hypothesis describes a filter's lambda
+# with it); seen once with --workers 2
+CPYTHON_AST_BUG = "AST constructor recursion depth mismatch"
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -62,6 +65,8 @@ def _count(report: Path, name: str) -> Tally:
 @pytest.mark.parametrize("name", PUBLIC)
 def test_public_function_conforms_to_the_contract(fuzz_stack, demo_token, tally, tmp_path, name):
     result = _st(fuzz_stack[name], name, demo_token, tmp_path / f"{name}.ndjson")
+    if CPYTHON_AST_BUG in result.stdout:  # an interpreter bug inside schemathesis, not an answer of ours: once more
+        result = _st(fuzz_stack[name], name, demo_token, tmp_path / f"{name}.ndjson")
     counted = _count(tmp_path / f"{name}.ndjson", name)
     tally.append(counted)
     assert result.returncode == 0 and not counted.failures, (result.stdout[-6000:] + result.stderr[-2000:])
