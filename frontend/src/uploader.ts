@@ -216,6 +216,16 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
   return uppy
 }
 
+/** Cancel: Uppy cancels the assembly and terminates the tus upload at the same time; when the assembly's cancel
+ * lands first, TransloadIt has already dropped the upload and the termination answers 404, which tus-js-client
+ * leaves as an unhandled rejection. The upload is gone either way, so that one error is not reported. */
+function ignoreLateTermination(e: PromiseRejectionEvent): void {
+  if (/tus: unexpected response while terminating upload/.test(String((e.reason as Error | undefined)?.message))) {
+    e.preventDefault()
+  }
+}
+if (typeof window !== 'undefined') window.addEventListener('unhandledrejection', ignoreLateTermination)
+
 /** The video id of the upload in this Uppy (a started or restored upload), if any. */
 export function uploadVideoId(uppy: Uppy<Meta, Body>): string | null {
   return uppy.getFiles()[0]?.meta.video_id ?? null
