@@ -159,7 +159,7 @@ def test_the_video_json_matches_the_contract():
                   b2_original="uploads/v1/original/cats.mov", b2_web="uploads/v1/web.mp4",
                   b2_thumbnail="thumbnails/v1.jpg", duration=6.5, size=10, width=640, height=360, tl_video_id="tl1")
     assert views.video_json(video, SETTINGS) == {
-        "id": "v1", "title": "Cats", "owner": "a@b.c", "created_at": "2026-01-02T03:04:05+00:00",
+        "id": "v1", "title": "Cats", "description": "", "owner": "a@b.c", "created_at": "2026-01-02T03:04:05+00:00",
         "updated_at": "2026-01-02T03:04:05+00:00", "status": "ready", "status_reason": None, "duration": 6.5,
         "size": 10, "width": 640, "height": 360,
         "thumbnail_url": "https://cdn.example.com/bucket/thumbnails/v1.jpg",
@@ -220,9 +220,20 @@ def test_writes_need_a_signed_in_user_and_events_need_a_secret():
         assert (err.value.status, err.value.code) == (404, "events_not_configured")
 
 
-def test_clip_json():
-    class C:
-        start, end, rank, thumbnail_url = 1.23456, 4, 1, "https://x/t.jpg"
+def test_merge_clips_joins_overlaps_labels_them_and_keeps_the_words():
+    from types import SimpleNamespace as C
 
-    # no score: Twelve Labs' Marengo 3.0 gives none, only the rank
-    assert search.clip_json(C()) == {"start": 1.235, "end": 4.0, "rank": 1, "thumbnail_url": "https://x/t.jpg"}
+    clips = [C(start=3.0, end=8.0, rank=2, thumbnail_url="t2", transcription="the cat sat"),
+             C(start=0.0, end=5.0, rank=4, thumbnail_url="t4", transcription="a cat"),
+             C(start=12.0, end=17.0, rank=1, thumbnail_url="t1", transcription=None),
+             C(start=1.23456, end=4, rank=7, thumbnail_url="t7", transcription="the cat sat")]
+    labels = [(0.0, 5.0, "speech"), (3.5, 7.0, "visual"), (12.5, 16.0, "sound")]
+    # no score: Twelve Labs' Marengo 3.0 gives none, only the rank; merged clips keep their best rank
+    assert search.merge_clips(clips, labels) == [
+        {"start": 12.0, "end": 17.0, "rank": 1, "thumbnail_url": "t1", "matched": ["sound"], "transcript": None},
+        {"start": 0.0, "end": 8.0, "rank": 2, "thumbnail_url": "t2", "matched": ["visual", "speech"],
+         "transcript": "a cat … the cat sat"}]
+    # clips that only touch stay apart; unknown labels stay empty
+    apart = search.merge_clips([C(start=0, end=5, rank=1, thumbnail_url=None, transcription=None),
+                                C(start=5.5, end=9, rank=2, thumbnail_url=None, transcription=None)])
+    assert [(c["start"], c["end"], c["matched"]) for c in apart] == [(0.0, 5.0, []), (5.5, 9.0, [])]
