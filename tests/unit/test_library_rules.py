@@ -233,7 +233,7 @@ def test_merge_clips_joins_overlaps_labels_them_and_keeps_the_words():
         {"start": 12.0, "end": 17.0, "rank": 1, "thumbnail_url": "t1", "matched": ["sound"], "transcript": None},
         {"start": 0.0, "end": 8.0, "rank": 2, "thumbnail_url": "t2", "matched": ["visual", "speech"],
          "transcript": "a cat … the cat sat"}]
-    # clips that only touch stay apart; unknown labels stay empty
+    # clips with a gap between them stay apart; without labels `matched` is empty (unknown)
     apart = search.merge_clips([C(start=0, end=5, rank=1, thumbnail_url=None, transcription=None),
                                 C(start=5.5, end=9, rank=2, thumbnail_url=None, transcription=None)])
     assert [(c["start"], c["end"], c["matched"]) for c in apart] == [(0.0, 5.0, []), (5.5, 9.0, [])]
