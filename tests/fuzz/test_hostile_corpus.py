@@ -2,7 +2,8 @@
 every refusal is the JSON error body.
 
 Bodies (deep JSON, huge, invalid UTF-8, NUL bytes, surrogates, wrong shapes), Content-Types, path tricks, forged /
-expired / other-project / garbage Bearer tokens, forged webhook signatures and forged task payloads without a token.
+expired / other-project / garbage Bearer tokens, forged webhook signatures, and forged task payloads both without a
+token and with a valid Cloud Tasks token (so that they reach the payload checks).
 A fixed list: the same requests every run, bounded by count.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import requests
 from fuzz.tally import Tally
 from mam import manifest
+from standins import tasks as task_tokens
 
 from localdev.stack import LOCAL_SECRETS
 
@@ -131,14 +133,21 @@ class Probe:
                 self.tally.failures.append(f"{method} {route} [{what}]: {resp.status_code} without the error body")
 
 
-def _auth_headers(fn: str) -> dict[str, str]:
-    """The credentials of a real caller of `fn` whose other input is hostile (webhook signatures stay forged)."""
-    return {"x-bz-secret": LOCAL_SECRETS["BZ_SHARED_SECRET"]} if fn == "iconik_handler" else {}
+def _auth_headers(fn: str, stack, base: str) -> dict[str, str]:
+    """The credentials of a real caller of `fn` whose other input is hostile (webhook signatures stay forged): the
+    action secret for iconik, and for a private task function the OIDC token Cloud Tasks would send, so that forged
+    payloads reach the payload checks."""
+    if fn == "iconik_handler":
+        return {"x-bz-secret": LOCAL_SECRETS["BZ_SHARED_SECRET"]}
+    if not manifest.function(fn).public:
+        return task_tokens.headers(stack, base)
+    return {}
 
 
 @pytest.mark.parametrize("fn", [f.name for f in manifest.functions()])
-def test_hostile_corpus_never_gets_a_5xx(fuzz_stack, demo_token, tally, fn):
+def test_hostile_corpus_never_gets_a_5xx(fuzz_stack, stack, demo_token, tally, fn):
     base = fuzz_stack[fn]
+    auth = _auth_headers(fn, stack, base)
     probe = Probe(fn)
     tokens = _tokens(demo_token)
     for method, path in ROUTES[fn]:
@@ -146,7 +155,7 @@ def test_hostile_corpus_never_gets_a_5xx(fuzz_stack, demo_token, tally, fn):
         if method in ("POST", "PATCH"):
             for what, body in BODIES:
                 for ctype in CONTENT_TYPES[:3] if what not in ("deep-array", "invalid-utf8") else CONTENT_TYPES:
-                    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {demo_token}", **_auth_headers(fn)}
+                    headers: dict[str, str | bytes] = {"Authorization": f"Bearer {demo_token}", **auth}
                     if ctype:
                         headers["Content-Type"] = ctype
                     probe.send(method, base + path, route, data=body, headers=headers, what=f"{what} as {ctype}")
@@ -165,7 +174,7 @@ def test_hostile_corpus_never_gets_a_5xx(fuzz_stack, demo_token, tally, fn):
             probe.send(other, base + path, route, data=DEEP, headers={"Content-Type": "application/json"},
                        what=f"{other} with a deep body")
     for path in PATHS:
-        probe.send("GET", base + path, "path", headers={"Authorization": f"Bearer {demo_token}", **_auth_headers(fn)},
+        probe.send("GET", base + path, "path", headers={"Authorization": f"Bearer {demo_token}", **auth},
                    what=path[:60])
         probe.send("POST", base + path, "path", data=DEEP, headers={"Content-Type": "application/json"},
                    what=path[:60])
