@@ -74,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{a.get('context'):<10} {a.get('id')}  {a.get('title')}  ->  {a.get('url')}")
             return 0
     except IconikError as exc:
+        if "ConnectionError" in str(exc):  # nothing answered: say where we looked and what to check
+            url = os.environ.get("ICONIK_URL", "https://app.iconik.io")
+            print(f"iconik_actions.py: could not reach iconik at {url} — is ICONIK_URL right (locally: is "
+                  "./scripts/dev.sh running)?", file=sys.stderr)
+            return 1
         print(f"iconik error: {exc}", file=sys.stderr)
         return 1
     except ValueError as exc:

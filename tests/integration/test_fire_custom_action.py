@@ -70,3 +70,14 @@ def test_a_bad_offset_is_one_line():
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     want = "fire_custom_action.py: MAM_PORT_OFFSET must be a whole number, not 'ten'"
     assert proc.stderr.strip().splitlines() == [want]
+
+
+def test_iconik_actions_names_where_it_looked_when_nothing_answers():
+    stack = Stack(offset=UNUSED_OFFSET)
+    if listening(stack.port("iconik")):
+        pytest.skip("something listens on the unused offset's iconik port")
+    env = {**os.environ, "ICONIK_URL": stack.url("iconik"), "ICONIK_APP_ID": "app", "ICONIK_TOKEN": "token"}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "iconik_actions.py"), "list"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert one_line_error(proc) == (f"iconik_actions.py: could not reach iconik at {stack.url('iconik')} — is "
+                                    "ICONIK_URL right (locally: is ./scripts/dev.sh running)?")
