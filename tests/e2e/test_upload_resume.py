@@ -214,3 +214,29 @@ def test_an_interrupted_upload_can_be_discarded_from_the_upload_page(browser, fu
         expect(again.get_by_test_id("upload-restored")).to_be_hidden()
     finally:
         context.close()
+
+
+def test_leaving_the_upload_page_inside_the_app_pauses_it_and_it_resumes_when_coming_back(page, full_stack, big_clip,
+                                                                                          created):
+    from mam import store
+
+    vid = start_slow_upload(page, full_stack, big_clip, f"Away {uuid.uuid4().hex[:6]}")
+    created.append(vid)
+    asked: list[str] = []
+
+    def accept(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.get_by_test_id("nav-library").click()
+    App(page, full_stack.url("frontend")).library.wait_loaded()
+    assert asked == ["An upload is in progress. Leave this page? The upload stops; come back to Upload to resume it."]
+    page.get_by_test_id("nav-upload").click()
+    expect(page.get_by_test_id("upload-restored")).to_be_visible()
+    page.get_by_test_id("upload-resume").click()
+    page.wait_for_url(re.compile(rf".*#/videos/{vid}$"), timeout=120_000)
+    rec = wait_until(lambda: (v := store.get_video(vid)) and v.status == "uploaded" and v, timeout=90,
+                     what="the video to be stored")
+    assert rec.size == big_clip.stat().st_size
+    assert page.errors == []

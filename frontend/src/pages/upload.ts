@@ -72,6 +72,7 @@ export async function renderUpload(ctx: RouteContext): Promise<void> {
   let bytesDone = 0
   let videoId: string | null = null
   const setPhase = (p: Phase) => {
+    if (ctx.signal.aborted) return // left the page: the paused Uppy's events must not set guards or heartbeats again
     phase = p
     const busy = p === 'uploading' || p === 'paused'
     title.disabled = p === 'empty' || busy || p === 'done' || p === 'restored'
