@@ -60,7 +60,9 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
     page.dataset.status = entry.status
     if (was === entry.status) return
     announce(`Status: ${statusLabel(entry.status)}`)
-    if (was === 'uploading') { void load(false); return }
+    // An upload that ends (stored or failed) rebuilds the page; `interrupted` (its upload page is gone) is still one.
+    const uploadingNow = (s: string) => s === 'uploading' || s === 'interrupted'
+    if (uploadingNow(was) && !uploadingNow(entry.status)) { void load(false); return }
     const set = (testid: string, text: string) => {
       const el = content.querySelector(`[data-testid="${testid}"]`)
       if (el) el.textContent = text
