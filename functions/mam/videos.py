@@ -55,7 +55,9 @@ class Video:
     height: int | None = None
     tl_task_id: str | None = None
     tl_video_id: str | None = None
-    index_started_at: dt.datetime | None = None
+    index_started_at: dt.datetime | None = None  # when the current indexing run began (elapsed time counts from it)
+    index_progress: float | None = None  # percent Twelve Labs last reported for the run; None: it reports none
+    index_estimate_seconds: float | None = None  # expected length of the whole run (mam.indexing.progress)
     upload_bytes: int | None = None  # bytes the upload page last reported sent (POST /uploads/{id}/progress)
     upload_seen_at: dt.datetime | None = None  # when the upload page last reported progress
     attempts: dict[str, int] = field(default_factory=dict)

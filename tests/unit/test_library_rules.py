@@ -163,7 +163,8 @@ def test_the_video_json_matches_the_contract():
         "updated_at": "2026-01-02T03:04:05+00:00", "status": "ready", "status_reason": None, "duration": 6.5,
         "size": 10, "width": 640, "height": 360,
         "thumbnail_url": "https://cdn.example.com/bucket/thumbnails/v1.jpg",
-        "playback_url": "https://cdn.example.com/bucket/uploads/v1/web.mp4", "indexed": True}
+        "playback_url": "https://cdn.example.com/bucket/uploads/v1/web.mp4", "indexed": True,
+        "index_started_at": None, "index_progress": None, "index_estimate_seconds": None}
     fresh = views.video_json(Video(id="v2", title="New"), SETTINGS)
     assert (fresh["thumbnail_url"], fresh["playback_url"], fresh["indexed"], fresh["status"]) == (
         None, None, False, "uploading")

@@ -102,6 +102,7 @@ class TaskInfo:
     filename: str | None = None
     thumbnail_urls: tuple[str, ...] = ()
     updated_at: str | None = None
+    percentage: float | None = None   # only if the answer carries `process.percentage` (API v1.2 did; v1.3 documents none)
 
     @property
     def done(self) -> bool:
@@ -404,7 +405,19 @@ def _task_info(t: Any) -> TaskInfo:
     return TaskInfo(id=t.id, status=status, video_id=t.video_id, index_id=t.index_id, error=message, error_code=code,
                     duration=_num(sm, "duration"), width=_int(sm, "width"), height=_int(sm, "height"),
                     filename=getattr(sm, "filename", None),
-                    thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()), updated_at=t.updated_at)
+                    thumbnail_urls=tuple(getattr(hls, "thumbnail_urls", None) or ()), updated_at=t.updated_at,
+                    percentage=_percentage(extra.get("process") if isinstance(extra, dict) else None))
+
+
+def _percentage(process: Any) -> float | None:
+    """`process.percentage` of a task answer (an unmodelled extra field), as a number; None when absent or odd."""
+    value = process.get("percentage") if isinstance(process, dict) else getattr(process, "percentage", None)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
 
 
 def _rank_key(rank: int | None) -> tuple[bool, int]:

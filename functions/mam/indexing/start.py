@@ -27,7 +27,7 @@ BATCH = 400        # Firestore allows 500 writes per commit
 PARALLEL = 32      # task creations are I/O-bound round trips
 QUEUE_ERROR = "queue_error"
 # the fields skip/mark decisions need (a field mask keeps the read small)
-FIELDS = ["status", "b2_original", "b2_web", "index_started_at", "attempts", "tl_task_id"]
+FIELDS = ["status", "b2_original", "b2_web", "index_started_at", "attempts", "tl_task_id", "duration"]
 
 
 def start(request: flask.Request, settings: Settings) -> tuple[dict[str, Any], int]:
@@ -118,6 +118,7 @@ def _mark_batch(batch: list[videos.Stamped], reindex: bool, now, deadline: int,
         run = states.current_run(video)
         changes.append((read, {
             "status": SENDING, "status_reason": None, "tl_task_id": None, "index_started_at": now,
+            "index_progress": video.index_progress, "index_estimate_seconds": video.index_estimate_seconds,
             f"attempts.{states.RUN}": run, f"attempts.{states.SUBMITS}": 0,
         }))
         marked.append((video.id, run))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mam.indexing import progress as run_progress
 from mam.videos import (
     FAILED,
     INDEX_IN_FLIGHT,
@@ -60,6 +61,7 @@ def mark_sending(video: Video, reindex: bool, now: dt.datetime, deadline_seconds
     video.status_reason = None
     video.tl_task_id = None
     video.index_started_at = now
+    run_progress.start(video)
     video.attempts = {**video.attempts, RUN: video.attempts.get(RUN, 0) + 1, SUBMITS: 0}
     return True
 
@@ -96,13 +98,18 @@ def is_following(video: Video, task_id: str) -> bool:
     return video.tl_task_id == task_id and video.status in INDEX_IN_FLIGHT
 
 
-def progress(video: Video, task_id: str, tl_status: str) -> bool:
-    """Show the task's in-flight status; only forward (a late poll never undoes a newer webhook)."""
+def progress(video: Video, task_id: str, tl_status: str, percentage: float | None = None,
+             duration: float | None = None) -> bool:
+    """Show the task's in-flight status; only forward (a late poll never undoes a newer webhook). Also records the
+    reported percentage and the run's estimate (`mam.indexing.progress.note`)."""
+    if not is_following(video, task_id):
+        return False
+    noted = run_progress.note(video, percentage, duration)
     new = FROM_TWELVELABS.get(tl_status)
-    if new is None or not is_following(video, task_id) or video.status == new:
-        return False
+    if new is None or video.status == new:
+        return noted
     if video.status in ORDER and ORDER.index(new) < ORDER.index(video.status):
-        return False
+        return noted
     video.status = new
     return True
 

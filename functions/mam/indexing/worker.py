@@ -19,6 +19,7 @@ from typing import Any
 
 from mam import idempotency, log, media_keys, store, tasks
 from mam.clients import b2
+from mam.indexing import progress as run_progress
 from mam.indexing import reasons, schedule, states
 from mam.settings import Settings
 from mam.task_routes import INDEX_FOLLOW, INDEX_SUBMIT, IndexFollow, IndexSubmit
@@ -173,8 +174,11 @@ def apply_task(settings: Settings, video: Video, info) -> dict[str, Any]:
         after = _update(video.id, lambda v: states.finish_ready(v, info.id, info.video_id, thumb, info.duration,
                                                                 info.width, info.height))
         if after is not None and after.status == "ready" and after.tl_video_id == info.video_id:
+            started = after.index_started_at
+            # index_seconds against duration: the measurements behind progress.INDEX_SECONDS_PER_VIDEO_SECOND
             log.info("video indexed", video_id=video.id, task_id=info.id, tl_video_id=info.video_id,
-                     thumbnail=bool(thumb))
+                     thumbnail=bool(thumb), duration=after.duration,
+                     index_seconds=round((utcnow() - started).total_seconds(), 1) if started else None)
         return {"status": "ready"}
     if info.status == "failed":
         reason = reasons.failure_reason(info.error_code)  # Twelve Labs' own text is for developers: logged only
@@ -183,9 +187,13 @@ def apply_task(settings: Settings, video: Video, info) -> dict[str, Any]:
                  error=(info.error or "")[:300])
         return {"status": "failed", "reason": reason}
     wanted = states.FROM_TWELVELABS.get(info.status)
-    if wanted and wanted != video.status:  # skip the transaction entirely when nothing changed
-        _update(video.id, lambda v: states.progress(v, info.id, info.status))
-    return {"status": info.status}
+    # skip the transaction entirely when nothing changed (progress.worth_a_write: news about the run's progress)
+    if (wanted and wanted != video.status) or run_progress.worth_a_write(video, info.percentage, info.duration):
+        _update(video.id, lambda v: states.progress(v, info.id, info.status, info.percentage, info.duration))
+    result: dict[str, Any] = {"status": info.status}
+    if info.percentage is not None:
+        result["percentage"] = info.percentage
+    return result
 
 
 def copy_thumbnail(settings: Settings, video_id: str, info) -> str | None:

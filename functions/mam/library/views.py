@@ -8,7 +8,7 @@ from typing import Any
 
 from mam.clients import b2
 from mam.settings import Settings
-from mam.videos import READY, Video
+from mam.videos import INDEX_IN_FLIGHT, READY, Video
 
 
 def _iso(value: Any) -> str | None:
@@ -33,4 +33,16 @@ def video_json(video: Video, settings: Settings) -> dict[str, Any]:
         "thumbnail_url": b2.browser_url(settings.b2, video.b2_thumbnail),
         "playback_url": b2.browser_url(settings.b2, video.stored_key),
         "indexed": video.status == READY and bool(video.tl_video_id),
+        **index_progress(video),
+    }
+
+
+def index_progress(video: Video) -> dict[str, Any]:
+    """The indexing run's clock while it is in flight (all null otherwise): when it began, the percentage Twelve
+    Labs reported (null: it reports none), and the expected length of the whole run from the duration."""
+    flying = video.status in INDEX_IN_FLIGHT
+    return {
+        "index_started_at": _iso(video.index_started_at) if flying else None,
+        "index_progress": video.index_progress if flying else None,
+        "index_estimate_seconds": video.index_estimate_seconds if flying else None,
     }

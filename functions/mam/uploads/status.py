@@ -11,10 +11,12 @@ from mam.clients import b2
 from mam.settings import B2Settings
 from mam.store import rest
 from mam.uploads.coalesce import BatchReader
+from mam.videos import INDEX_IN_FLIGHT
 
 MAX_IDS = 100
 # Only what a StatusEntry needs: the emulator (and Firestore's egress) cost grows with the fields returned.
-FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version", "upload_seen_at", "created_at")
+FIELDS = ("status", "status_reason", "b2_thumbnail", "updated_at", "version", "upload_seen_at", "created_at",
+          "index_started_at", "index_progress", "index_estimate_seconds")  # the indexing run's clock
 # The upload page reports progress every HEARTBEAT_SECONDS (also while paused); an upload not heard from for
 # INTERRUPTED_AFTER_SECONDS has lost its page (closed tab, crashed browser, sleeping laptop): "interrupted".
 HEARTBEAT_SECONDS = 10
@@ -97,7 +99,17 @@ def entry(row: dict[str, Any], storage: B2Settings, stopped: bool = False) -> di
         "thumbnail_url": b2.browser_url(storage, row.get("b2_thumbnail")),
         "updated_at": _stamp(row) or None,
         "interrupted": stopped,
+        **_index_clock(row),
     }
+
+
+def _index_clock(row: dict[str, Any]) -> dict[str, Any]:
+    """While indexing is in flight: its start, reported percentage and estimate (the Video JSON's fields)."""
+    if row.get("status") not in INDEX_IN_FLIGHT:
+        return {}
+    started = row.get("index_started_at")
+    return {"index_started_at": started.isoformat() if hasattr(started, "isoformat") else started,
+            "index_progress": row.get("index_progress"), "index_estimate_seconds": row.get("index_estimate_seconds")}
 
 
 def etag(ids: list[str], rows: dict[str, dict[str, Any]], storage: B2Settings, now: float | None = None) -> str:
