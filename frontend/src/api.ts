@@ -25,6 +25,10 @@ export interface Video {
   /** whether the signed-in caller may change its title and description (the same rule as can_delete) */
   can_edit?: boolean
   description?: string
+  /** while indexing is in flight: when the run began, Twelve Labs' percentage (if any), the run's estimate */
+  index_started_at?: string | null
+  index_progress?: number | null
+  index_estimate_seconds?: number | null
 }
 
 /** GET /me: who the caller is and what they may do (README "Who may do what"). */
@@ -44,6 +48,10 @@ export interface StatusEntry {
   status_reason?: string | null
   thumbnail_url?: string | null
   updated_at?: string
+  /** only while indexing is in flight (as in Video) */
+  index_started_at?: string | null
+  index_progress?: number | null
+  index_estimate_seconds?: number | null
 }
 
 export interface Clip {

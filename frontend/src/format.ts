@@ -97,3 +97,51 @@ export function skippedOne(code: string | undefined): string {
   const [one] = SKIP_REASONS[code ?? ''] ?? ['could not be sent']
   return `This video ${one}, so it was not sent for indexing.`
 }
+
+/** Elapsed time as a stopwatch shows it: "0:07", "1:23", "1:02:03". */
+export function stopwatch(seconds: number): string {
+  const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0))
+  const hh = Math.floor(s / 3600)
+  const mm = Math.floor((s % 3600) / 60)
+  const ss = String(s % 60).padStart(2, '0')
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`
+}
+
+/** A rough time left, in words: "less than a minute", "about 2 min", "about 1 h 10 min". */
+export function roughly(seconds: number): string {
+  if (seconds < 60) return 'less than a minute'
+  const minutes = Math.round(seconds / 60)
+  if (minutes < 60) return `about ${minutes} min`
+  const h = Math.floor(minutes / 60)
+  const m = minutes % 60
+  return m ? `about ${h} h ${m} min` : `about ${h} h`
+}
+
+/** What the Video JSON and the status poll say about an indexing run while it is in flight. */
+export interface IndexClock {
+  index_started_at?: string | null
+  /** percent Twelve Labs reported; null when it reports none (its API v1.3 does not) */
+  index_progress?: number | null
+  /** expected length of the whole run, from the video's duration */
+  index_estimate_seconds?: number | null
+}
+
+const INDEXING_STATUSES = new Set(['sending', 'validating', 'pending', 'queued', 'indexing'])
+
+/**
+ * The line under an indexing video: "Indexing — 40 %" where Twelve Labs reports progress, else the elapsed time
+ * and what the estimate leaves: "Indexing — 1:23 elapsed, about 2 min left". Null when the video is not indexing.
+ */
+export function indexingText(status: string, clock: IndexClock, now: number = Date.now()): string | null {
+  if (!INDEXING_STATUSES.has(status)) return null
+  const pct = clock.index_progress
+  if (pct != null && Number.isFinite(pct)) return `Indexing — ${Math.round(Math.min(Math.max(pct, 0), 100))} %`
+  const started = clock.index_started_at ? Date.parse(clock.index_started_at) : NaN
+  if (Number.isNaN(started)) return 'Indexing — starting'
+  const elapsed = Math.max(0, (now - started) / 1000) // a browser clock behind the server's reads as 0:00
+  const head = `Indexing — ${stopwatch(elapsed)} elapsed`
+  const estimate = clock.index_estimate_seconds
+  if (estimate == null || !Number.isFinite(estimate) || estimate <= 0) return head
+  const left = estimate - elapsed
+  return left > 0 ? `${head}, ${roughly(left)} left` : `${head}, taking longer than expected`
+}

@@ -7,7 +7,7 @@ import {
   type VideoPage,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { day, INTERRUPTED_HINT, plural, skippedSentence, statusLabel } from '../format'
+import { day, indexingText, INTERRUPTED_HINT, plural, skippedSentence, statusLabel } from '../format'
 import { href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
 import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
@@ -25,6 +25,14 @@ interface Tile {
   badge: HTMLElement
   reason: HTMLElement
   thumb: HTMLElement
+  progress: HTMLElement
+}
+
+/** The tile's indexing line ("Indexing — 1:23 elapsed, about 2 min left"), hidden when it is not indexing. */
+function showProgress(t: Tile): void {
+  const text = indexingText(t.video.status, t.video)
+  if (t.progress.textContent !== (text ?? '')) t.progress.textContent = text ?? ''
+  t.progress.hidden = !text
 }
 
 export async function renderLibrary(ctx: RouteContext): Promise<void> {
@@ -50,6 +58,9 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     onTrouble: (trouble) => { liveHint.hidden = !trouble },
   })
   ctx.signal.addEventListener('abort', () => poller.stop())
+  // the elapsed time of indexing tiles moves every second (the status poll brings the rest)
+  const ticker = window.setInterval(() => tiles.forEach(showProgress), 1000)
+  ctx.signal.addEventListener('abort', () => clearInterval(ticker))
 
   // ---- toolbar ----
   const liveHint = h('span', { class: 'live-hint', 'data-testid': 'live-trouble', hidden: true }, 'Live updates paused — retrying…')
@@ -179,6 +190,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     const badge = statusBadge(video.status, video.status_reason)
     const reason = h('p', { class: 'tile-reason', 'data-testid': 'status-reason' })
     setReason(reason, video.status, video.status_reason)
+    const progress = h('p', { class: 'index-progress', hidden: true, 'data-testid': 'index-progress' })
     const root = h('li', { class: 'tile', 'data-testid': 'video-tile', 'data-video-id': video.id, 'data-status': video.status },
       h('a', { class: 'tile-thumb', href: link, tabindex: '-1', 'aria-hidden': 'true' }, thumb),
       checkbox ? h('div', { class: 'tile-check' }, checkbox) : null,
@@ -189,10 +201,13 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
           h('span', { 'aria-hidden': 'true' }, ' · '),
           h('time', { datetime: video.created_at ?? '' }, day(video.created_at))),
         h('div', { class: 'tile-status' }, badge),
+        progress,
         reason,
       ),
     )
-    return { video, root, checkbox, badge, reason, thumb }
+    const made = { video, root, checkbox, badge, reason, thumb, progress }
+    showProgress(made)
+    return made
   }
 
   function setReason(el: HTMLElement, status: string, reason?: string | null): void {
@@ -208,7 +223,9 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       if (!t) continue
       const before = t.video.status
       t.video = { ...t.video, status: entry.status, status_reason: entry.status_reason ?? null,
-        thumbnail_url: entry.thumbnail_url ?? t.video.thumbnail_url }
+        thumbnail_url: entry.thumbnail_url ?? t.video.thumbnail_url, index_started_at: entry.index_started_at ?? null,
+        index_progress: entry.index_progress ?? null, index_estimate_seconds: entry.index_estimate_seconds ?? null }
+      showProgress(t)
       t.root.dataset.status = entry.status
       const badge = t.root.querySelector<HTMLElement>('[data-testid="status-badge"]')
       if (badge) updateBadge(badge, entry.status, entry.status_reason)
@@ -357,7 +374,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
       : { ids: [...selected], ...(reindexReady ? { reindex: true } : {}) })
     for (const id of res.queued) {
       if (!tiles.has(id)) continue // "all" may queue videos on other pages; only this page is shown and polled
-      applyStatus({ [id]: { status: 'sending' } })
+      applyStatus({ [id]: { status: 'sending', index_started_at: new Date().toISOString() } })
       poller.watch(id, 'sending')
     }
     poller.poke()

@@ -2,7 +2,7 @@
 import { canRead, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import { ApiError, deleteVideos, editVideo, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { bytes, clock, dateTime, isInFlight, isoDuration, skippedOne, statusLabel } from '../format'
+import { bytes, clock, dateTime, indexingText, isInFlight, isoDuration, skippedOne, statusLabel } from '../format'
 import { go, href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
 import { emptyState, errorBoxFor, loading, statusBadge, updateBadge } from '../ui/components'
@@ -40,21 +40,35 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
   const badgeSlot = h('div', { class: 'video-badge' })
   const content = h('div', { class: 'video-layout' }, loading('Loading video…'))
   const liveHint = h('p', { class: 'live-hint', hidden: true, 'data-testid': 'live-trouble' }, 'Live updates paused — retrying…')
+  // elapsed time and estimate (or Twelve Labs' percentage) while indexing; ticks every second, read on demand
+  const progressLine = h('p', { class: 'index-progress', hidden: true, 'data-testid': 'index-progress' })
   const page = h('section', { class: 'video-page', 'data-testid': 'video-page', 'data-video-id': id },
     backLink(href('/'), 'Library'),
     h('div', { class: 'page-header' }, title, badgeSlot),
+    progressLine,
     liveHint,
     content,
   )
   showPage('Video', page)
 
   let video: Video | null = null
+  function showProgress(): void {
+    const text = video ? indexingText(video.status, video) : null
+    if (progressLine.textContent !== (text ?? '')) progressLine.textContent = text ?? ''
+    progressLine.hidden = !text
+  }
+  const ticker = window.setInterval(showProgress, 1000)
+  ctx.signal.addEventListener('abort', () => clearInterval(ticker))
+
   /** Apply a new status in place; the player is only rebuilt when the upload leaves "uploading". */
   function onStatus(entry: StatusEntry): void {
     if (!video) return
     const was = video.status
     video = { ...video, status: entry.status, status_reason: entry.status_reason ?? null,
-      thumbnail_url: entry.thumbnail_url ?? video.thumbnail_url }
+      thumbnail_url: entry.thumbnail_url ?? video.thumbnail_url,
+      index_started_at: entry.index_started_at ?? null,
+      index_progress: entry.index_progress ?? null, index_estimate_seconds: entry.index_estimate_seconds ?? null }
+    showProgress()
     const badge = badgeSlot.querySelector<HTMLElement>('[data-testid="video-status"]')
     if (badge) updateBadge(badge, entry.status, entry.status_reason)
     page.dataset.status = entry.status
@@ -113,6 +127,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
     title.textContent = v.title || 'Untitled'
     page.dataset.status = v.status
     replace(badgeSlot, statusBadge(v.status, v.status_reason, 'video-status'))
+    showProgress()
 
     let stage: HTMLElement
     if (v.playback_url) {
@@ -220,7 +235,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
       const res = await indexVideos({ ids: [v.id], reindex: v.status === 'ready' })
       if (res.queued.includes(v.id)) {
         toast('Indexing started.', 'success')
-        onStatus({ status: 'sending' })
+        onStatus({ status: 'sending', index_started_at: new Date().toISOString() }) // the next poll brings the server's
         poller.watch(v.id, 'sending')
       } else {
         toast(skippedOne(res.skipped?.[v.id]), 'info')
