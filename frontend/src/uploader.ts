@@ -13,6 +13,7 @@ import Transloadit from '@uppy/transloadit'
 import '@uppy/core/css/style.min.css'
 import '@uppy/dashboard/css/style.min.css'
 import { ApiError, startUpload } from './api'
+import { discardUpload } from './upload-api'
 import type { AppConfig } from './config'
 
 type Meta = { video_id?: string }
@@ -152,6 +153,9 @@ export function createUploader(config: AppConfig, target: HTMLElement, hooks: Up
     // Called once per upload batch (one file here): our function creates the video record and signs the params.
     assemblyOptions: async () => {
       const file = uppy.getFiles()[0]
+      // A restored file whose tus state was not saved (closed within a second of starting) starts over: its
+      // earlier record would only linger as an interrupted upload, so it goes first.
+      if (file.meta.video_id) await discardUpload(file.meta.video_id).catch(() => undefined)
       const start = await startUpload({
         title: hooks.getTitle(),
         filename: file.name ?? 'video',
