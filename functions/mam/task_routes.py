@@ -202,7 +202,7 @@ class UploadCheck:
                 raise InvalidPayload("policy", f"`{key}` must be a number of seconds")
 
 
-_POLICY_KEYS = frozenset({"first", "max", "grace_until", "deadline"})  # uploads.policy.CheckPolicy.to_payload
+_POLICY_KEYS = frozenset({"first", "max", "grace_until", "deadline", "idle"})  # uploads.policy.CheckPolicy.to_payload
 MAX_ATTEMPT = 10_000  # far above any retry budget of ours; a bound, not a policy
 MAX_STEP = 1_000_000_000  # hops and step numbers: far above any real chain
 

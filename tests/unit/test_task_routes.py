@@ -102,6 +102,7 @@ def test_missing_fields_with_defaults_read_as_tasks_queued_by_older_code_meant_t
     (UPLOAD_CHECK, {"video_id": "v1", "attempt": 10 ** 30}, "attempt", "from 1 to"),
     (UPLOAD_CHECK, {"video_id": "v1", "policy": {"first": "soon"}}, "policy", "`first` must be a number"),
     (UPLOAD_CHECK, {"video_id": "v1", "policy": {"deadline": -1}}, "policy", "`deadline` must be a number"),
+    (UPLOAD_CHECK, {"video_id": "v1", "policy": {"idle": "long"}}, "policy", "`idle` must be a number"),
     (INDEX_SUBMIT, {"video_id": "v1", "run": -1}, "run", "from 0 to"),
     (INDEX_SUBMIT, {"video_id": "v1", "run": 2 ** 63}, "run", "from 0 to"),
     (INDEX_SUBMIT, {"video_id": "v1", "run": 1, "attempt": -1}, "attempt", "from 0 to"),
