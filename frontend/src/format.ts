@@ -15,14 +15,16 @@ export function isoDuration(seconds: number): string {
   return `PT${Math.max(0, Math.round(seconds * 1000) / 1000)}S`
 }
 
-/** Bytes in decimal units (what file managers on phones show). */
+/** Bytes exactly as Uppy's Dashboard shows them (@transloadit/prettier-bytes: powers of 1024 labelled KB, MB, GB),
+ * so a file reads the same on the upload page, the library and the video page (3.4 MB, not 3.4 and 3.6). */
 export function bytes(n: number | null | undefined): string {
   if (n == null || !Number.isFinite(n)) return '—'
-  const units = ['B', 'kB', 'MB', 'GB', 'TB']
-  let v = n
-  let i = 0
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++ }
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
+  if (n <= 0) return '0 B'
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB']
+  const i = Math.min(Math.floor(Math.log(n) / Math.log(1024)), units.length - 1)
+  const v = n / 1024 ** i
+  if (i >= 3) return `${v % 1 === 0 ? Math.round(v) : v.toFixed(2)} ${units[i]}`
+  return `${v >= 10 || v % 1 === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
 }
 
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
