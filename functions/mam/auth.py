@@ -79,22 +79,23 @@ def optional_user(request: flask.Request, settings: Settings) -> User | None:
     return None if token is None else verify_token(token, settings)
 
 
-def ensure_member(user: User) -> User:
-    """`user` if a member (or admin); else a 403 that says what to do."""
-    if not user.member:
+def _ensure(user: User, has_role: bool, code: str, message: str) -> User:
+    """`user` if `has_role`; else a 403 that says what to do (verify the email first when that is what is missing)."""
+    if not has_role:
         if user.unverified_role:
             raise ApiError(403, "email_not_verified", VERIFY_EMAIL)
-        raise ApiError(403, "not_a_member", NOT_A_MEMBER)
+        raise ApiError(403, code, message)
     return user
+
+
+def ensure_member(user: User) -> User:
+    """`user` if a member (or admin); else a 403 that says what to do."""
+    return _ensure(user, user.member, "not_a_member", NOT_A_MEMBER)
 
 
 def ensure_admin(user: User) -> User:
     """`user` if an admin; else a 403 that says what to do."""
-    if not user.admin:
-        if user.unverified_role:
-            raise ApiError(403, "email_not_verified", VERIFY_EMAIL)
-        raise ApiError(403, "admin_required", ADMIN_ONLY)
-    return user
+    return _ensure(user, user.admin, "admin_required", ADMIN_ONLY)
 
 
 def require_member(request: flask.Request, settings: Settings) -> User:
