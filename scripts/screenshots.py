@@ -47,7 +47,6 @@ STORED: tuple[Demo, ...] = (
 QUERY = "sunset"                                      # heard in two videos, read on screen in one
 LIBRARY_VIEW = "/?status=ready&sort=title"            # the find bar in use: ready videos, title A-Z
 FIRST_DAY = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)  # fixed dates, so the pictures change only with the app
-FROZEN_NOW = "2026-03-20T10:00:00Z"
 SHOWN = "Ocean waves at sunset"                       # the video page shown
 
 
@@ -148,11 +147,6 @@ _QUIET = """() => {
   for (const v of document.querySelectorAll('video')) { v.pause(); v.removeAttribute('autoplay') }
   document.activeElement && document.activeElement.blur && document.activeElement.blur()
 }"""
-# Chromium's centred play button and loading panel fade over the picture: caught halfway they smudge it (one rule
-# each, so a name another Chromium does not know drops only its own rule)
-_NO_OVERLAY = "\n".join(f"video::{part} {{ display: none !important }}" for part in (
-    "-webkit-media-controls-overlay-play-button", "-internal-media-controls-overlay-play-button",
-    "-internal-media-controls-loading-panel", "-webkit-media-controls-overlay-enclosure"))
 # a frame well inside the video (its first frame is a poor picture), shown paused
 _SEEK = """(t) => new Promise((done) => {
   const v = document.querySelector('video')
@@ -184,7 +178,6 @@ def capture(base_url: str, out: Path, video_id: str, query: str = QUERY, view: s
                                           color_scheme="light", reduced_motion="reduce")
             page = context.new_page()
             page.set_default_timeout(30_000)
-            page.clock.install(time=FROZEN_NOW)  # "now" fixed; timers still run
             page.goto(f"{base_url}/#/signin")
             page.get_by_test_id("signin-email").fill(DEMO_EMAIL)
             page.get_by_test_id("signin-password").fill(DEMO_PASSWORD)
@@ -205,9 +198,11 @@ def capture(base_url: str, out: Path, video_id: str, query: str = QUERY, view: s
             expect(page.get_by_test_id("video-player")).to_be_visible()
             page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.readyState >= 2 }")
             page.evaluate(_SEEK, 3.0)
-            page.add_style_tag(content=_NO_OVERLAY)
             _settle(page)
-            page.screenshot(path=str(paths[2]), animations="disabled")
+            # the player's own controls fade their loading spinner out: let it finish (freezing animations, as
+            # for the other pages, can leave it half drawn over the picture)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(paths[2]))
         finally:
             browser.close()
     return paths
