@@ -15,7 +15,7 @@ import pytest
 import requests
 from conftest import ROOT, wait_for
 from standins.tasks import headers as cloud_tasks_token
-from standins.transloadit import make_test_video
+from standins.transloadit import create_assembly, make_test_video
 
 from localdev.processes import free_port
 
@@ -68,14 +68,6 @@ def start(uploads_app, stack_parts, monkeypatch, *, first: int, grace: int, dead
     assert resp.status_code == 201, resp.json
     return resp.json
 
-
-def create_assembly(started: dict) -> dict:
-    form = {"params": started["params"], "signature": started["signature"], **started["fields"],
-            "num_expected_upload_files": "1"}
-    resp = requests.post(started["service_url"] + "/assemblies", files={k: (None, v) for k, v in form.items()},
-                         timeout=30)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def video(vid: str):

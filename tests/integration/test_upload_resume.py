@@ -19,7 +19,7 @@ import flask
 import pytest
 import requests
 from conftest import ROOT, wait_for
-from standins.transloadit import make_test_video
+from standins.transloadit import create_assembly, make_test_video
 
 from localdev import auth_users
 
@@ -90,15 +90,6 @@ def start(uploads: Uploads, path: str) -> dict:
     assert resp.status_code == 201, resp.json
     return resp.json
 
-
-def create_assembly(started: dict) -> dict:
-    """What @uppy/transloadit sends: a multipart POST /assemblies with the signed params string."""
-    form = {"params": started["params"], "signature": started["signature"], **started["fields"],
-            "num_expected_upload_files": "1"}
-    resp = requests.post(started["service_url"] + "/assemblies", files={k: (None, v) for k, v in form.items()},
-                         timeout=30)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def tus_create(assembly: dict, length: int) -> str:

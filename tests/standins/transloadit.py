@@ -135,6 +135,19 @@ def parse_form(received: Received) -> dict[str, str]:
     raise ValueError(f"unexpected content type {ctype!r}")
 
 
+def create_assembly(started: dict[str, Any]) -> dict[str, Any]:
+    """What @uppy/transloadit sends after `POST /uploads` answered `started`: a multipart POST /assemblies with the
+    signed params string and the fields; returns the assembly status."""
+    import requests
+
+    form = {"params": started["params"], "signature": started["signature"], **started["fields"],
+            "num_expected_upload_files": "1"}
+    resp = requests.post(started["service_url"] + "/assemblies", files={k: (None, v) for k, v in form.items()},
+                         timeout=30)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
     """Poll until `predicate()` is truthy and return it; TimeoutError otherwise."""
     value = poll(predicate, timeout, interval)
