@@ -36,13 +36,12 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT), str(ROOT / "tests")]
 
 from standins.twelvelabs import StandIn, make_video
 
-from localdev.processes import Group, Service, free_port
+from localdev.processes import Group, Service, free_port, group_usage
 from localdev.stack import Stack, grants
 
 OURS_KEY = "bench-ours-key"
 REF_KEY = "bench-reference-key"
 SECRET = "bench-webhook-secret"
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 # ---- processes ----------------------------------------------------------------------------------------------
@@ -62,18 +61,7 @@ class Procs(Group):
 
 def group_cpu(pgid: int) -> float:
     """utime + stime (seconds) of every live process in a process group."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / CLK
+    return group_usage({"group": pgid})["group"].cpu_seconds
 
 
 def log_lines(log: Path) -> int:

@@ -40,10 +40,9 @@ from typing import Self
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from localdev.processes import Group, Started, wait_ready
+from localdev.processes import Group, Started, group_usage, wait_ready
 from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD, Stack
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 QUERIES = ("a person talking", "red car", "sunset over water", "text on screen", "dog", "music", "kitchen",
            "crowd cheering", "snow", "interview")
 
@@ -51,21 +50,7 @@ QUERIES = ("a person talking", "red car", "sunset over water", "text on screen",
 # ---- memory of every process ------------------------------------------------------------------------------------
 def group_rss_mb(pgids: dict[str, int]) -> dict[str, tuple[float, int]]:
     """{service: (resident MB, processes)} summed over each service's process group, from /proc."""
-    by_group: dict[int, list[int]] = collections.defaultdict(lambda: [0, 0])
-    wanted = set(pgids.values())
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        pgrp, rss_pages = int(fields[2]), int(fields[21])
-        if pgrp in wanted:
-            by_group[pgrp][0] += rss_pages
-            by_group[pgrp][1] += 1
-    return {name: (by_group[g][0] * PAGE / 2**20, by_group[g][1]) for name, g in pgids.items()}
+    return {name: (u.rss_mb, u.processes) for name, u in group_usage(pgids).items()}
 
 
 class Sampler:

@@ -192,6 +192,37 @@ def start(service: Service, env: Mapping[str, str], log: Output = subprocess.DEV
     return started
 
 
+@dataclass(frozen=True)
+class GroupUsage:
+    """What the live processes of one process group use, read from /proc (benchmarks watch every local process)."""
+
+    processes: int = 0
+    cpu_seconds: float = 0.0  # utime + stime
+    rss_mb: float = 0.0
+
+
+def group_usage(pgids: Mapping[str, int]) -> dict[str, GroupUsage]:
+    """{name: usage} summed over each named process group, from one pass over /proc."""
+    clock, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    wanted = set(pgids.values())
+    sums: dict[int, list[int]] = {g: [0, 0, 0] for g in wanted}  # processes, ticks, rss pages
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()  # after the command name, which may hold spaces
+        pgrp = int(fields[2])
+        if pgrp in wanted:
+            row = sums[pgrp]
+            row[0] += 1
+            row[1] += int(fields[11]) + int(fields[12])
+            row[2] += int(fields[21])
+    return {name: GroupUsage(sums[g][0], sums[g][1] / clock, sums[g][2] * page / 2**20) for name, g in pgids.items()}
+
+
 class Group:
     """Processes started together and stopped together (a test session's, a benchmark's), by name; each logs to
     `<logs>/<name>.log` (nowhere without `logs`)."""
