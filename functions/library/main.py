@@ -5,7 +5,7 @@ from mam.http import Router
 from mam.library import api
 from mam.settings import settings
 
-SETTINGS = settings("http", "b2", "twelvelabs")  # start-up fails here, naming every bad setting
+SETTINGS = settings("http", "b2", "twelvelabs", "transloadit")  # start-up fails here, naming every bad setting
 _router = Router("library", origins=SETTINGS.http.frontend_origin)
 
 

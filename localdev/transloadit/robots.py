@@ -1,4 +1,5 @@
-"""The robots our template uses: /upload/handle, /video/encode, /video/thumbs (ffmpeg) and /backblaze/store (S3)."""
+"""The robots our templates use: /upload/handle, /backblaze/import, /video/encode, /video/thumbs (ffmpeg) and
+/backblaze/store (S3)."""
 
 from __future__ import annotations
 
@@ -218,13 +219,17 @@ def validate_thumbs(params: dict[str, Any]) -> str | None:
 
 
 def thumb_offsets(params: dict[str, Any], duration: float) -> list[float]:
-    """Seconds at which to grab frames: explicit offsets (numbers or "N%") or `count` evenly spaced."""
-    last = max(duration - 0.05, 0.0)
+    """Seconds at which to grab frames, as TransloadIt documents them: `offsets` (seconds, or "N%" of the duration)
+    take precedence over `count`, and out-of-range offsets are silently ignored; else `count` frames at regular
+    intervals (count 3 -> 25 %, 50 %, 75 %)."""
+    last = max(duration - 0.05, 0.0)  # the last frame starts a little before the end
     if params.get("offsets"):
         secs = []
         for off in params["offsets"]:
             value = duration * float(off[:-1]) / 100 if isinstance(off, str) else float(off)
-            secs.append(min(max(value, 0.0), last))
+            if value > duration:
+                continue
+            secs.append(min(value, last))
         return secs
     count = params.get("count", 8)
     return [min(duration * (i + 1) / (count + 1), last) for i in range(count)]
@@ -242,7 +247,10 @@ def video_thumbs(ctx: RobotContext, step: str, params: dict[str, Any], inputs: l
             ctx.assembly.warnings.append({"level": "notice", "msg": f"{step}: skipped {src.name}: no video stream"})
             continue
         duration = float(src.meta.get("duration") or 0.0)
-        for index, offset in enumerate(thumb_offsets(params, duration)):
+        offsets = thumb_offsets(params, duration)
+        if not offsets:
+            ctx.assembly.warnings.append({"level": "notice", "msg": f"{step}: every offset is past the end of {src.name}"})
+        for index, offset in enumerate(offsets):
             dest = os.path.join(ctx.workdir, f"{step.strip(':')}-{new_id()}.{ext}")
             vf = scale_filter(params.get("width"), params.get("height"), strategy)
             started = time.time()
@@ -263,6 +271,66 @@ def video_thumbs(ctx: RobotContext, step: str, params: dict[str, Any], inputs: l
                            "thumb_offset": round(offset, 3)}
             result.exec_time = round(time.time() - started, 3)
             out.append(result)
+    return out
+
+
+# ---- /backblaze/import ------------------------------------------------------------------------------------
+def validate_import(params: dict[str, Any], settings: Settings) -> str | None:
+    problem = validate_store(params, settings)
+    if problem:
+        return problem
+    paths = params.get("path")
+    paths = [paths] if isinstance(paths, str) else paths
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p.strip("/") for p in paths):
+        return "path must be a file or directory path in the bucket, or an array of them"
+    if "recursive" in params and not isinstance(params["recursive"], bool):
+        return "recursive must be true or false"
+    return None
+
+
+def _import_keys(ctx: RobotContext, bucket: str, path: str, recursive: bool) -> list[tuple[str, int]]:
+    """(key, size) of the objects a path names: a directory ("a/b/") lists its files, else the file itself."""
+    s3 = ctx.s3()
+    if not path.endswith("/"):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=path)
+        except Exception as exc:
+            raise RobotError("BACKBLAZE_IMPORT_NOT_FOUND", f"The file {path} was not found in bucket {bucket}",
+                             type(exc).__name__) from exc
+        return [(path, int(head.get("ContentLength") or 0))]
+    found: list[tuple[str, int]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=path,
+                                                             **({} if recursive else {"Delimiter": "/"})):
+        found += [(o["Key"], int(o["Size"])) for o in page.get("Contents") or [] if not o["Key"].endswith("/")]
+    return found
+
+
+def backblaze_import(ctx: RobotContext, step: str, params: dict[str, Any], inputs: list[Input]) -> list[FileRecord]:
+    """Download the named objects from the bucket; each becomes a file with TransloadIt's upload meta (ffprobe)."""
+    bucket = _bucket(params, ctx.settings)
+    paths = params["path"] if isinstance(params["path"], list) else [params["path"]]
+    out: list[FileRecord] = []
+    for path in paths:
+        for key, _size in _import_keys(ctx, bucket, path.lstrip("/"), bool(params.get("recursive", False))):
+            started = time.time()
+            name = key.rsplit("/", 1)[-1]
+            dest = os.path.join(ctx.workdir, f"import-{new_id()}")
+            try:
+                ctx.s3().download_file(bucket, key, dest)
+            except Exception as exc:
+                raise RobotError("BACKBLAZE_IMPORT_FAILURE", f"Could not import {key} from bucket {bucket}",
+                                 type(exc).__name__) from exc
+            file_id = new_id()
+            digest = md5_of(dest)
+            record = FileRecord(id=file_id, name=name, basename=os.path.splitext(name)[0],
+                                ext=os.path.splitext(name)[1].lstrip(".").lower(), size=os.path.getsize(dest),
+                                mime=mimetypes.guess_type(name)[0] or "application/octet-stream", field=None,
+                                original_id=file_id, original_name=name, original_basename=os.path.splitext(name)[0],
+                                original_md5hash=digest, md5hash=digest, path=dest, user_meta={})
+            record.meta = media.probe(dest, ctx.settings.ffprobe_bin)
+            record.url = record.ssl_url = object_url(ctx.settings, bucket, key)
+            record.exec_time = round(time.time() - started, 3)
+            out.append(record)
     return out
 
 
@@ -324,8 +392,10 @@ def backblaze_store(ctx: RobotContext, step: str, params: dict[str, Any], inputs
     return out
 
 
+IMPORT_ROBOTS = frozenset({"/backblaze/import"})  # take no `use`: their files come from storage
 ROBOTS: dict[str, RobotFn] = {
     "/upload/handle": upload_handle,
+    "/backblaze/import": backblaze_import,
     "/video/encode": video_encode,
     "/video/thumbs": video_thumbs,
     "/backblaze/store": backblaze_store,
@@ -345,6 +415,8 @@ def validate_step(name: str, step: dict[str, Any], settings: Settings) -> str | 
         problem = validate_thumbs(step)
     elif robot == "/backblaze/store":
         problem = validate_store(step, settings)
+    elif robot == "/backblaze/import":
+        problem = validate_import(step, settings)
     else:
         problem = None
     return f"step {name!r}: {problem}" if problem else None

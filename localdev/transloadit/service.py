@@ -28,7 +28,14 @@ from .model import (
     TusUpload,
     new_id,
 )
-from .robots import ROBOTS, RobotContext, RobotError, md5_of, validate_step
+from .robots import (
+    IMPORT_ROBOTS,
+    ROBOTS,
+    RobotContext,
+    RobotError,
+    md5_of,
+    validate_step,
+)
 
 log = logging.getLogger("transloadit.standin")
 
@@ -36,6 +43,7 @@ VALIDATION_CODES = {
     "/video/encode": "VIDEO_ENCODE_VALIDATION",
     "/video/thumbs": "VIDEO_THUMBS_VALIDATION",
     "/backblaze/store": "BACKBLAZE_STORE_VALIDATION",
+    "/backblaze/import": "BACKBLAZE_IMPORT_VALIDATION",
 }
 RESERVED_FORM_FIELDS = {"params", "signature", "num_expected_upload_files", "tus_num_expected_upload_files"}
 
@@ -81,7 +89,7 @@ def order_steps(steps: dict[str, dict[str, Any]]) -> list[str]:
     """Steps in dependency order (raises ApiError on unknown `use` or cycles)."""
     deps: dict[str, list[str]] = {}
     for name, step in steps.items():
-        if name == ":original":
+        if name == ":original" or (step.get("robot") in IMPORT_ROBOTS and "use" not in step):
             deps[name] = []
             continue
         names = parse_use(step.get("use"))

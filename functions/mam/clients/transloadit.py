@@ -1,4 +1,5 @@
-"""TransloadIt HTTP API client (the subset the safety check needs): assembly status and signed assembly search.
+"""TransloadIt HTTP API client: assembly status, signed assembly search, cancel, and creating a server-side assembly
+(a discovered video's processing).
 
 Bounded: each call has connect/read timeouts, at most `attempts` tries with jittered exponential backoff on
 connection errors, 429 and 5xx, and an overall deadline. Transient failure raises TransloaditUnavailable so the
@@ -44,7 +45,8 @@ def _http():
     return _session
 
 
-def _request(method: str, url: str, *, params: dict[str, str] | None = None, attempts: int = 3,
+def _request(method: str, url: str, *, params: dict[str, str] | None = None, data: dict[str, str] | None = None,
+             attempts: int = 3,
              deadline: float = 25.0, timeout: tuple[float, float] = (5.0, 15.0)) -> Any:
     import requests
 
@@ -53,7 +55,7 @@ def _request(method: str, url: str, *, params: dict[str, str] | None = None, att
     last = "no attempt"
     for attempt in range(1, attempts + 1):
         try:
-            resp = _http().request(method, url, params=params, timeout=timeout)
+            resp = _http().request(method, url, params=params, data=data, timeout=timeout)
         except requests.RequestException as exc:
             last = type(exc).__name__
         else:
@@ -109,3 +111,13 @@ def cancel_assembly(transloadit: TransloaditSettings, assembly_id: str) -> dict[
     if not _ASSEMBLY_ID.match(assembly_id or ""):
         raise AssemblyNotFound(assembly_id)
     return _request("DELETE", f"{transloadit.service_url}/assemblies/{quote(assembly_id)}")
+
+
+def create_assembly(transloadit: TransloaditSettings, params: str, signature: str) -> dict[str, Any]:
+    """Create an assembly that needs no upload (its files come from an import step); returns its status.
+
+    Two tries at most: the params carry a single-use nonce, so a retry after a lost answer is refused rather than
+    run twice.
+    """
+    return _request("POST", f"{transloadit.service_url}/assemblies", attempts=2,
+                    data={"params": params, "signature": signature, "num_expected_upload_files": "0"})

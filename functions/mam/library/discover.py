@@ -15,10 +15,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from mam import log, store
-from mam.clients import b2
+from mam.clients import b2, transloadit
 from mam.http import JsonError, parse_json
+from mam.manifest import function_url
 from mam.settings import Settings
 from mam.store import claims
+from mam.uploads.template import build_import_params
 from mam.videos import UPLOADED, Video, utcnow
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".mpg", ".mpeg", ".ts", ".mts",
@@ -68,6 +70,29 @@ def new_record(settings: Settings, key: str, size: int | None) -> Video:
                  created_at=now, updated_at=now, source="discovered", b2_original=key, size=size)
 
 
+# ---- processing: the same web MP4 + thumbnail + media facts an upload gets ---------------------------------------
+def start_processing(settings: Settings, video_id: str, key: str) -> str | None:
+    """Create the TransloadIt assembly that imports `key` from the bucket, encodes the web MP4 and thumbnail and
+    stores them under uploads/<id>/; its notification is recorded by transloadit_notify like an upload's.
+    Returns the assembly id, or None when TransloadIt could not take it (the video still plays and indexes from
+    its original; a later sync does not retry it)."""
+    t = settings.transloadit
+    if "${" in key:  # TransloadIt would read it as an assembly variable
+        log.warning("discovered key not processed: it contains ${", video_id=video_id)
+        return None
+    signed = build_import_params(auth_key=t.auth_key, auth_secret=t.auth_secret, video_id=video_id,
+                                 notify_url=function_url("transloadit_notify"), credentials=t.b2_credentials,
+                                 key=key, now=utcnow(), ttl_seconds=t.upload_params_ttl_seconds)
+    try:
+        status = transloadit.create_assembly(t, signed.params, signed.signature)
+    except (transloadit.TransloaditUnavailable, transloadit.AssemblyNotFound) as exc:
+        log.warning("discovered video not processed", video_id=video_id, error=str(exc))
+        return None
+    assembly_id = str(status.get("assembly_id") or "")
+    log.info("discovered video processing", video_id=video_id, assembly_id=assembly_id)
+    return assembly_id or None
+
+
 # ---- sync: list the prefix ------------------------------------------------------------------------------------
 def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, Any]:
     """Add a record for every video file under the videos prefix that has none. Returns {"added", "scanned",
@@ -85,6 +110,7 @@ def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, A
                 result.existing += 1
             elif store.create_video(new_record(settings, key, size)):
                 result.added.append(vid)
+                start_processing(settings, vid, key)
             else:
                 result.existing += 1  # created concurrently (an event arrived meanwhile)
         batch.clear()
@@ -190,4 +216,7 @@ def discover_key(settings: Settings, key: str) -> tuple[str, bool] | None:
         return None
     size = int(meta.get("ContentLength") or 0) or None
     record = new_record(settings, key, size)
-    return record.id, store.create_video(record)
+    created = store.create_video(record)
+    if created:
+        start_processing(settings, record.id, key)
+    return record.id, created

@@ -7,7 +7,12 @@ from urllib.parse import unquote, urlparse
 
 from mam.http import JsonError, parse_json
 from mam.media_keys import upload_prefix
-from mam.uploads.template import STORE_ORIGINAL, STORE_THUMBNAIL, STORE_WEB
+from mam.uploads.template import (
+    STEP_IMPORTED,
+    STORE_ORIGINAL,
+    STORE_THUMBNAIL,
+    STORE_WEB,
+)
 
 COMPLETED, FAILED, RUNNING = "completed", "failed", "running"
 RUNNING_OK = {"ASSEMBLY_UPLOADING", "ASSEMBLY_EXECUTING", "ASSEMBLY_REPLAYING"}
@@ -141,6 +146,8 @@ def parse(status: dict[str, Any]) -> AssemblyOutcome:
                   web_key=_stored_key(results, STORE_WEB, video_id),
                   thumbnail_key=_stored_key(results, STORE_THUMBNAIL, video_id))
     uploads = [u for u in status.get("uploads") or [] if isinstance(u, dict)]
+    # a discovered video's assembly imports its original from the bucket: that file's meta is the original's
+    uploads = uploads or [u for u in results.get(STEP_IMPORTED) or [] if isinstance(u, dict)]
     web = _first(results, "web") or {}
     upload = next((u for u in uploads if u.get("id") and u.get("id") == web.get("original_id")), uploads[0] if uploads else {})
     meta = upload.get("meta") if isinstance(upload.get("meta"), dict) else {}

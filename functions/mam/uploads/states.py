@@ -31,6 +31,8 @@ def apply_outcome(video: Video, outcome: AssemblyOutcome) -> tuple[bool, str]:
       followed by a completion of the same assembly, so this never flip-flops.
     - anything later (uploaded, indexing, ready, failed after indexing...): replays change nothing.
     """
+    if video.source == "discovered":
+        return apply_processing(video, outcome)
     same = video.assembly_id in (None, outcome.assembly_id)
     if video.status == UPLOADING:
         if outcome.state not in (COMPLETED, FAILED):
@@ -48,6 +50,30 @@ def apply_outcome(video: Video, outcome: AssemblyOutcome) -> tuple[bool, str]:
     if video.assembly_id is not None and video.assembly_id != outcome.assembly_id:
         return False, OTHER_ASSEMBLY
     return False, LATER_STATE
+
+
+def apply_processing(video: Video, outcome: AssemblyOutcome) -> tuple[bool, str]:
+    """A discovered video's processing (web MP4, thumbnail, media facts) is recorded without touching its status:
+    it is stored already and may be indexing. A thumbnail indexing copied is kept; a failure leaves the record as
+    it was (it still plays and indexes from the original)."""
+    if video.assembly_id not in (None, outcome.assembly_id):
+        return False, OTHER_ASSEMBLY
+    if outcome.state != COMPLETED:
+        if video.assembly_id is None:
+            video.assembly_id = outcome.assembly_id
+            return True, NOTED
+        return False, UNCHANGED
+    if video.b2_web and video.assembly_id == outcome.assembly_id:
+        return False, ALREADY
+    video.assembly_id = outcome.assembly_id
+    video.b2_web = outcome.web_key or video.b2_web
+    video.b2_thumbnail = video.b2_thumbnail or outcome.thumbnail_key
+    for attr in ("duration", "width", "height"):
+        value = getattr(outcome, attr)
+        if value is not None:
+            setattr(video, attr, value)
+    video.size = video.size or outcome.size
+    return True, RECORDED
 
 
 def _record(video: Video, outcome: AssemblyOutcome) -> None:
