@@ -65,8 +65,15 @@ def test_other_assemblies_and_later_states_are_left_alone():
     for status in (INDEXING, READY):
         later = Video(id="v1", title="t", status=status, assembly_id=A1, b2_web="k")
         assert tr.apply_outcome(later, failed())[0] is False and later.status == status
-    discovered = Video(id="v1", title="t", status=READY, source="discovered")
-    assert tr.apply_outcome(discovered, done()) == (False, tr.LATER_STATE)
+    # a discovered video's processing adds its web copy and media facts, never changes its status (it may be
+    # indexed already), keeps the thumbnail indexing copied, and is recorded once
+    discovered = Video(id="v1", title="t", status=READY, source="discovered", b2_thumbnail="thumbnails/v1.jpg")
+    assert tr.apply_outcome(discovered, done()) == (True, tr.RECORDED) and discovered.status == READY
+    assert (discovered.b2_web, discovered.b2_thumbnail, discovered.width) == (
+        "uploads/v1/web.mp4", "thumbnails/v1.jpg", 640)
+    assert tr.apply_outcome(discovered, done()) == (False, tr.ALREADY)
+    assert tr.apply_outcome(discovered, done(A2)) == (False, tr.OTHER_ASSEMBLY)
+    assert tr.apply_outcome(Video(id="v1", title="t", source="discovered"), failed())[1] == tr.NOTED
 
 
 def test_give_up_and_count_only_while_uploading():
