@@ -27,6 +27,22 @@ export function bytes(n: number | null | undefined): string {
   return `${v >= 10 || v % 1 === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
 }
 
+/** A video's duration, resolution and size in one line ("0:04 · 320 × 240 · 3.4 MB"); null when none is known yet. */
+export function mediaFacts(v: { duration?: number | null, width?: number | null, height?: number | null,
+  size?: number | null }): string | null {
+  const parts: string[] = []
+  if (v.duration != null && Number.isFinite(v.duration) && v.duration >= 0) {
+    const s = Math.round(v.duration)
+    const hh = Math.floor(s / 3600)
+    const mm = Math.floor((s % 3600) / 60)
+    const ss = String(s % 60).padStart(2, '0')
+    parts.push(hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`)
+  }
+  if (v.width && v.height) parts.push(`${v.width} × ${v.height}`)
+  if (v.size != null && v.size > 0) parts.push(bytes(v.size))
+  return parts.length ? parts.join(' · ') : null
+}
+
 const dateFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 const dayFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
 

@@ -52,3 +52,25 @@ def test_the_reported_file_reads_the_same_in_both() -> None:
     # the issue's file: Uppy said 3.4 MB, the library 3.6 MB
     assert _run([3_600_000]) == [["3.4 MB", "3.4 MB"]]
 
+
+
+FACTS_RUNNER = r"""
+const ts = require(process.argv[1]);
+const fs = require('fs');
+const js = ts.transpileModule(fs.readFileSync(process.argv[2], 'utf8'),
+  { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } });
+const m = { exports: {} };
+new Function('module', 'exports', js.outputText)(m, m.exports);
+process.stdout.write(JSON.stringify(JSON.parse(fs.readFileSync(0, 'utf8')).map((v) => m.exports.mediaFacts(v))));
+"""
+
+
+def test_media_facts_line_on_library_tiles() -> None:
+    videos = [{"duration": 4.02, "width": 320, "height": 240, "size": 3_600_000},
+              {"duration": 3723, "width": None, "height": None, "size": None},
+              {"duration": None, "width": 1920, "height": 1080, "size": 1_610_612_736},
+              {"duration": None, "width": None, "height": None, "size": None}]
+    out = subprocess.run([shutil.which("node") or "node", "-e", FACTS_RUNNER,
+                          str(FRONTEND / "node_modules" / "typescript"), str(FRONTEND / "src" / "format.ts")],
+                         input=json.dumps(videos), capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(out.stdout) == ["0:04 · 320 × 240 · 3.4 MB", "1:02:03", "1920 × 1080 · 1.50 GB", None]

@@ -7,7 +7,7 @@ import {
   type VideoPage,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { day, indexingText, INTERRUPTED_HINT, plural, skippedSentence, statusLabel } from '../format'
+import { day, indexingText, INTERRUPTED_HINT, mediaFacts, plural, skippedSentence, statusLabel } from '../format'
 import { href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
 import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
@@ -200,6 +200,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
           h('span', { 'data-testid': 'tile-owner' }, video.owner || 'Found in bucket'),
           h('span', { 'aria-hidden': 'true' }, ' · '),
           h('time', { datetime: video.created_at ?? '' }, day(video.created_at))),
+        mediaFacts(video) ? h('p', { class: 'tile-meta', 'data-testid': 'tile-media' }, mediaFacts(video)) : null,
         h('div', { class: 'tile-status' }, badge),
         progress,
         reason,
