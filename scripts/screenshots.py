@@ -16,8 +16,10 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -99,45 +101,70 @@ def _set_index_seconds(stack: Stack, seconds: float) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
-def seed_library(stack: Stack, indexed: tuple[Demo, ...] = INDEXED, stored: tuple[Demo, ...] = STORED,
-                 timeout: float = 240.0) -> dict[str, str]:
-    """Put the videos into the bucket with records dated from FIRST_DAY a day apart, send `indexed` to the local
-    Twelve Labs and wait until they are ready. Needs the stack's settings in os.environ. Returns {title: id}."""
-    from mam import store
-    from mam.library import discover
+def _put_videos(demos: tuple[Demo, ...]) -> dict[Demo, str]:
+    """Render the demo videos the bucket lacks (in parallel) and put them in; returns every one's key."""
+    from mam.clients import b2
     from mam.settings import load_settings
 
     from localdev import demo
 
-    settings = load_settings("b2")
+    storage = load_settings("b2").b2
+    keys = {d: demo.key_of(storage.videos_prefix, d) for d in demos}
+    missing = [d for d in demos if b2.head(storage, keys[d]) is None]
+    with tempfile.TemporaryDirectory(prefix="mam-shots-") as tmp, ThreadPoolExecutor(4) as pool:
+        for d, path in zip(missing, pool.map(lambda d: demo.make_video(d, Path(tmp) / f"{d.name}.mp4"), missing)):
+            b2.put_bytes(storage, keys[d], path.read_bytes(), "video/mp4")
+    return keys
+
+
+def _dated(day: dt.datetime):
+    def mutate(video) -> bool:
+        if video.created_at == day:
+            return False
+        video.created_at = day
+        return True
+
+    return mutate
+
+
+def seed_library(stack: Stack, indexed: tuple[Demo, ...] = INDEXED, stored: tuple[Demo, ...] = STORED,
+                 timeout: float = 240.0) -> dict[str, str]:
+    """Put the videos into the bucket, have the library discover them (its sync, as "Sync bucket" does), date the
+    records a day apart from FIRST_DAY, send `indexed` to the local Twelve Labs and wait until every video has its
+    thumbnail and the indexed ones are ready. Needs the stack's settings in os.environ. Returns {title: id}."""
+    from mam import store
+    from mam.library import discover
+
+    from localdev.stack import BUCKET
+
     demos = (*indexed, *stored)
-    demo.seed(demos)  # renders and uploads what is missing, then discovers every one
-    ids: dict[str, str] = {}
-    for n, d in enumerate(demos):
-        vid = discover.video_id_for(settings.b2.bucket, demo.key_of(settings.b2.videos_prefix, d))
-        day = FIRST_DAY + dt.timedelta(days=n, minutes=7 * n)
-
-        def date(v, day=day) -> bool:
-            if v.created_at == day:
-                return False
-            v.created_at = v.updated_at = day
-            return True
-
-        store.update_video(vid, date)
-        ids[discover.title_for(d.name)] = vid
+    keys = _put_videos(demos)
+    token = _token(stack)
+    _post(f"{stack.url('library')}/sync", token, {})
+    ids = {discover.title_for(d.name): discover.video_id_for(BUCKET, keys[d]) for d in demos}
+    if not poll(lambda: all(store.get_video(v) for v in ids.values()), 30, 0.5):
+        raise RuntimeError("the library's sync did not add the seeded videos within 30 s")
+    for n, vid in enumerate(ids.values()):
+        store.update_video(vid, _dated(FIRST_DAY + dt.timedelta(days=n, minutes=7 * n)))
     want = [ids[discover.title_for(d.name)] for d in indexed]
     todo = [v for v in want if store.get_video(v).status != "ready"]
-    if todo:
-        _set_index_seconds(stack, 1)
-        try:
-            _post(f"{stack.url('index_videos')}/index", _token(stack), {"ids": todo})
-            done = poll(lambda: all(store.get_video(v).status in ("ready", "failed") for v in todo), timeout, 0.5)
-        finally:
-            _set_index_seconds(stack, float(stack.env().get("TWELVELABS_INDEX_SECONDS", "10")))
-        failed = [v for v in todo if store.get_video(v).status != "ready"]
-        if not done or failed:
-            raise RuntimeError(f"indexing did not finish within {timeout:.0f} s: "
-                               + ", ".join(f"{v} {store.get_video(v).status}" for v in todo))
+    _set_index_seconds(stack, 1)
+    try:
+        if todo:
+            _post(f"{stack.url('index_videos')}/index", token, {"ids": todo})
+
+        def settled() -> bool:
+            got = {v: store.get_video(v) for v in ids.values()}
+            return all(g.b2_thumbnail for g in got.values()) and \
+                all(got[v].status in ("ready", "failed") for v in want)
+
+        done = poll(settled, timeout, 0.5)
+    finally:
+        _set_index_seconds(stack, float(stack.env().get("TWELVELABS_INDEX_SECONDS", "10")))
+    got = {v: store.get_video(v) for v in ids.values()}
+    if not done or any(got[v].status != "ready" for v in want):
+        raise RuntimeError(f"the library was not ready within {timeout:.0f} s: " + ", ".join(
+            f"{g.title} {g.status}{'' if g.b2_thumbnail else ' (no thumbnail)'}" for g in got.values()))
     return ids
 
 
