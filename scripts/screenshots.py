@@ -2,9 +2,10 @@
 labelled clip chips, and a video page, captured in headless Chromium at a fixed viewport.
 
 Starts a private copy of the local stack (loopback only, offline) on the manifest ports + MAM_PORT_OFFSET (default
-4000, beside dev.sh and the tests), seeds a small library of short videos made with ffmpeg and espeak-ng (the demo
-seeder's, with fixed dates), has the local Twelve Labs index most of them, signs in as the demo user and writes
-docs/screenshots/{library,search,video}.png. Everything it started is stopped at the end.
+4000, beside dev.sh and the tests), seeds a small library (the demo seeder's short videos made with ffmpeg and
+espeak-ng, and three more, put in the bucket and found by the library's sync, with fixed dates), has the local Twelve
+Labs index five of them, signs in as the demo user and writes docs/screenshots/{library,search,video}.png in
+Chromium (the e2e tests' flags). Everything it started is stopped at the end.
 
 Usage: .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 """
@@ -18,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -216,7 +218,7 @@ def capture(base_url: str, out: Path, video_id: str, query: str = QUERY, view: s
             _settle(page)
             page.screenshot(path=str(paths[0]), animations="disabled")
 
-            page.goto(f"{base_url}/#/search?q={query}")
+            page.goto(f"{base_url}/#/search?q={urllib.parse.quote(query)}")
             expect(page.get_by_test_id("clip-matched").first).to_be_visible()
             _settle(page)
             page.screenshot(path=str(paths[1]), animations="disabled")
