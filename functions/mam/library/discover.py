@@ -101,6 +101,7 @@ def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, A
     result = Discovery()
     scanned, complete = 0, True
     batch: list[tuple[str, int | None]] = []
+    processing = [True]  # after TransloadIt fails once, the rest of this sync only adds records (stays in budget)
 
     def flush() -> None:
         ids = {video_id_for(settings.b2.bucket, k): (k, s) for k, s in batch}
@@ -110,7 +111,8 @@ def sync(settings: Settings, budget: float = SYNC_BUDGET_SECONDS) -> dict[str, A
                 result.existing += 1
             elif store.create_video(new_record(settings, key, size)):
                 result.added.append(vid)
-                start_processing(settings, vid, key)
+                if processing[0] and start_processing(settings, vid, key) is None and "${" not in key:
+                    processing[0] = False
             else:
                 result.existing += 1  # created concurrently (an event arrived meanwhile)
         batch.clear()
