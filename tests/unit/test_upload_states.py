@@ -73,7 +73,7 @@ def test_other_assemblies_and_later_states_are_left_alone():
         "uploads/v1/web.mp4", "thumbnails/v1.jpg", 640)
     assert tr.apply_outcome(discovered, done()) == (False, tr.ALREADY)
     assert tr.apply_outcome(discovered, done(A2)) == (False, tr.OTHER_ASSEMBLY)
-    assert tr.apply_outcome(Video(id="v1", title="t", source="discovered"), failed())[1] == tr.NOTED
+    assert tr.apply_outcome(Video(id="v1", title="t", source="discovered"), failed())[1] == tr.PROCESSING_FAILED
 
 
 def test_give_up_and_count_only_while_uploading():

@@ -14,6 +14,7 @@ ALREADY = "already_recorded"
 OTHER_ASSEMBLY = "ignored_other_assembly"
 LATER_STATE = "ignored_later_state"
 NOTED = "noted_running"
+PROCESSING_FAILED = "processing_failed"  # a discovered video's web copy/thumbnail could not be made
 UNCHANGED = "unchanged"
 
 
@@ -61,7 +62,7 @@ def apply_processing(video: Video, outcome: AssemblyOutcome) -> tuple[bool, str]
     if outcome.state != COMPLETED:
         if video.assembly_id is None:
             video.assembly_id = outcome.assembly_id
-            return True, NOTED
+            return True, NOTED if outcome.state != FAILED else PROCESSING_FAILED
         return False, UNCHANGED
     if video.b2_web and video.assembly_id == outcome.assembly_id:
         return False, ALREADY
