@@ -8,6 +8,7 @@ TransloadIt assembly that imports it, recorded by the same notification, before 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -80,6 +81,7 @@ def test_discovered_video_gets_web_copy_thumbnail_duration_and_resolution_before
     key = f"videos/details-{uuid.uuid4().hex[:8]}/Fade in.mp4"
     with open(clip, "rb") as fh:
         b2.put_bytes(settings, key, fh.read(), "video/mp4")
+    began = time.monotonic()
     resp = requests.post(parts["library"] + "/sync", headers={"Authorization": f"Bearer {parts['token']}"},
                          timeout=60)
     assert resp.status_code == 200, resp.text
@@ -88,6 +90,7 @@ def test_discovered_video_gets_web_copy_thumbnail_duration_and_resolution_before
 
     video = wait_for(lambda: (v := store.get_video(vid)) and v.b2_thumbnail and v.b2_web and v, timeout=120,
                      interval=0.5, what="the discovered video's processing to be recorded")
+    print(f"\nsync -> discovered video's web MP4 + thumbnail recorded: {time.monotonic() - began:.1f} s")
     assert video.status == "uploaded" and video.source == "discovered"  # not indexed, not changed by processing
     assert video.b2_original == key  # the original stays where it was put
     assert (video.b2_web, video.b2_thumbnail) == (f"uploads/{vid}/web.mp4", f"uploads/{vid}/thumbnail.jpg")
