@@ -76,7 +76,7 @@ def key_of(prefix: str, demo: Demo) -> str:
 def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
     """Put the demo videos that are missing into the bucket and discover every one of them.
 
-    Needs the stack's settings in the environment (B2_*, FIRESTORE_EMULATOR_HOST, GCP_PROJECT). Returns
+    Needs the stack's settings in the environment (B2_*, TRANSLOADIT_*, FIRESTORE_EMULATOR_HOST, GCP_PROJECT). Returns
     {"uploaded": [keys], "added": [video ids], "known": [video ids]}.
     """
     from mam.clients import b2
@@ -86,7 +86,7 @@ def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
     for tool in ("ffmpeg", "espeak-ng"):
         if shutil.which(tool) is None:
             raise RuntimeError(f"{tool} is not installed (scripts/setup.sh installs it)")
-    settings = load_settings("b2")
+    settings = load_settings("b2", "transloadit")  # discovering a video starts its TransloadIt processing
     storage = settings.b2
     missing = [d for d in demos if b2.head(storage, key_of(storage.videos_prefix, d)) is None]
     uploaded: list[str] = []
