@@ -30,8 +30,9 @@ def emulator():
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     logs = ROOT / ".local" / "test-logs"
+    # a certs port of its own: the default (port + 1) may belong to someone else when `port` is a random free one
     launcher = Service("tasks", port, [str(ROOT / ".venv-tasks" / "bin" / "python"), "-m", "localdev.tasks", "--port",
-                                       str(port), "--dedup-window", str(WINDOW)])
+                                       str(port), "--certs-port", str(free_port()), "--dedup-window", str(WINDOW)])
     # not awaited by polling: the launcher prints one JSON line once it listens, and that line is checked
     with start(launcher, env, subprocess.PIPE, stderr=logs / "contract-tasks-emulator.log", wait=False) as proc:
         ready = proc.proc.stdout.readline().decode()

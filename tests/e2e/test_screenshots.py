@@ -3,6 +3,7 @@ Twelve Labs, one only stored) and the three README pictures captured in Chromium
 1280x800 PNG. Capturing waits for labelled clip chips on the search page, so a search page without them fails."""
 from __future__ import annotations
 
+import concurrent.futures
 import importlib.util
 import struct
 from pathlib import Path
@@ -35,7 +36,10 @@ def test_the_screenshot_script_captures_library_search_and_video_pages(full_stac
     stored = shots.STORED[:1]
     ids = shots.seed_library(full_stack, indexed=(ocean,), stored=stored, timeout=120)
     try:
-        paths = shots.capture(full_stack.url("frontend"), tmp_path, ids[shots.SHOWN])
+        # In a thread of its own: the e2e fixtures' Playwright (sync API) already runs an event loop in this one,
+        # and the sync API refuses to start inside a running loop.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            paths = pool.submit(shots.capture, full_stack.url("frontend"), tmp_path, ids[shots.SHOWN]).result()
         assert [p.name for p in paths] == ["library.png", "search.png", "video.png"]
         for p in paths:
             assert p.stat().st_size > 10_000, f"{p.name} is only {p.stat().st_size} bytes"

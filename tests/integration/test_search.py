@@ -85,7 +85,8 @@ def test_results_are_ranked_grouped_by_video_and_joined_with_the_library(fn, lib
     assert top["video"]["title"] == "Cats" and top["video"]["indexed"] is True
     assert set(top["video"]) == {"id", "title", "description", "owner", "created_at", "updated_at", "status",
                                  "status_reason", "duration", "size", "width", "height", "thumbnail_url",
-                                 "playback_url", "indexed"}
+                                 "playback_url", "indexed", "index_started_at", "index_progress",
+                                 "index_estimate_seconds"}
     # Twelve Labs gives ranks, no scores: videos come by their best clip's rank, clips best first
     best = [min(c["rank"] for c in r["clips"]) for r in body["results"]]
     assert best == sorted(best)  # not from 1: the best ranks may belong to entries skipped as unknown
