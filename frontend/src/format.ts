@@ -31,13 +31,7 @@ export function bytes(n: number | null | undefined): string {
 export function mediaFacts(v: { duration?: number | null, width?: number | null, height?: number | null,
   size?: number | null }): string | null {
   const parts: string[] = []
-  if (v.duration != null && Number.isFinite(v.duration) && v.duration >= 0) {
-    const s = Math.round(v.duration)
-    const hh = Math.floor(s / 3600)
-    const mm = Math.floor((s % 3600) / 60)
-    const ss = String(s % 60).padStart(2, '0')
-    parts.push(hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`)
-  }
+  if (v.duration != null && Number.isFinite(v.duration) && v.duration >= 0) parts.push(stopwatch(v.duration))
   if (v.width && v.height) parts.push(`${v.width} × ${v.height}`)
   if (v.size != null && v.size > 0) parts.push(bytes(v.size))
   return parts.length ? parts.join(' · ') : null
@@ -116,7 +110,8 @@ export function skippedOne(code: string | undefined): string {
   return `This video ${one}, so it was not sent for indexing.`
 }
 
-/** Elapsed time as a stopwatch shows it: "0:07", "1:23", "1:02:03". */
+/** Elapsed time as a stopwatch shows it: "0:07", "1:23", "1:02:03" (whole seconds, rounded down as players do).
+ * Also a video's duration on tiles and the video page, so both read the same. */
 export function stopwatch(seconds: number): string {
   const s = Math.max(0, Math.floor(Number.isFinite(seconds) ? seconds : 0))
   const hh = Math.floor(s / 3600)

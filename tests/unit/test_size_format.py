@@ -69,8 +69,10 @@ def test_media_facts_line_on_library_tiles() -> None:
     videos = [{"duration": 4.02, "width": 320, "height": 240, "size": 3_600_000},
               {"duration": 3723, "width": None, "height": None, "size": None},
               {"duration": None, "width": 1920, "height": 1080, "size": 1_610_612_736},
-              {"duration": None, "width": None, "height": None, "size": None}]
+              {"duration": None, "width": None, "height": None, "size": None},
+              {"duration": 6.6, "width": None, "height": None, "size": None}]
     out = subprocess.run([shutil.which("node") or "node", "-e", FACTS_RUNNER,
                           str(FRONTEND / "node_modules" / "typescript"), str(FRONTEND / "src" / "format.ts")],
                          input=json.dumps(videos), capture_output=True, text=True, timeout=60, check=True)
-    assert json.loads(out.stdout) == ["0:04 · 320 × 240 · 3.4 MB", "1:02:03", "1920 × 1080 · 1.50 GB", None]
+    # durations in whole seconds rounded down, as the video page and players show them (6.6 s is 0:06 on both)
+    assert json.loads(out.stdout) == ["0:04 · 320 × 240 · 3.4 MB", "1:02:03", "1920 × 1080 · 1.50 GB", None, "0:06"]

@@ -2,7 +2,7 @@
 import { canRead, isAdmin, isMember, notMemberMessage, showPage, signedIn } from '../app'
 import { ApiError, deleteVideos, editVideo, getVideo, indexVideos, type StatusEntry, type Video } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { bytes, clock, dateTime, indexingText, isInFlight, isoDuration, skippedOne, statusLabel } from '../format'
+import { bytes, dateTime, indexingText, isInFlight, isoDuration, skippedOne, statusLabel, stopwatch } from '../format'
 import { go, href, type RouteContext } from '../router'
 import { StatusPoller } from '../status-poller'
 import { emptyState, errorBoxFor, loading, statusBadge, updateBadge } from '../ui/components'
@@ -150,7 +150,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
     const facts = h('dl', { class: 'facts', 'data-testid': 'video-facts' },
       fact('Status', statusLabel(v.status), 'fact-status'),
       v.status === 'failed' && v.status_reason ? fact('Reason', v.status_reason, 'fact-reason') : null,
-      fact('Duration', v.duration != null ? h('time', { datetime: isoDuration(v.duration) }, clock(v.duration)) : '—', 'fact-duration'),
+      fact('Duration', v.duration != null ? h('time', { datetime: isoDuration(v.duration) }, stopwatch(v.duration)) : '—', 'fact-duration'),
       fact('Size', bytes(v.size), 'fact-size'),
       fact('Resolution', v.width && v.height ? `${v.width} × ${v.height}` : '—', 'fact-resolution'),
       fact('Owner', v.owner || 'Found in bucket', 'fact-owner'),
