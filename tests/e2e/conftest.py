@@ -65,6 +65,15 @@ def page(browser, full_stack: Stack, request) -> Iterator[object]:
     context.close()
 
 
+@pytest.fixture
+def created(full_stack: Stack, demo_token: str) -> Iterator[list[str]]:
+    """Ids of videos a test made; deleted through the library function afterwards (files, index entry, record)."""
+    from e2e.helpers import Api
+
+    ids: list[str] = []
+    yield ids
+    Api(full_stack, demo_token).delete(*[i for i in ids if i])
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

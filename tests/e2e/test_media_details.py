@@ -10,18 +10,12 @@ import pytest
 from playwright.sync_api import expect
 from standins.frames import make_blank_start_video, spread
 
-from e2e.helpers import Api, get_bytes, record_page
+from e2e.helpers import get_bytes, record_page
 from e2e.pages import App, tid
 from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture
-def created(full_stack, demo_token):
-    ids: list[str] = []
-    yield ids
-    Api(full_stack, demo_token).delete(*ids)
 
 
 def test_upload_sizes_agree_with_uppy_and_the_thumbnail_is_a_picture(page, full_stack, tmp_path, created):

@@ -10,7 +10,6 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.helpers import (
-    Api,
     get_bytes,
     object_versions,
     record_page,
@@ -24,13 +23,6 @@ from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture
-def created(full_stack, demo_token):
-    """Ids of videos a test made; deleted through the library function afterwards (files, index entry, record)."""
-    ids: list[str] = []
-    yield ids
-    Api(full_stack, demo_token).delete(*ids)
 
 
 def test_upload_plays_the_stored_web_mp4_and_the_library_shows_its_thumbnail(page, full_stack, tmp_path, created):

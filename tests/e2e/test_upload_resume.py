@@ -16,7 +16,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from e2e.helpers import Api, object_versions, record_page, text_history, wait_until
+from e2e.helpers import object_versions, record_page, text_history, wait_until
 from e2e.pages import App, tid
 from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
 
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.e2e
 
 SENT_FRACTION = 0.3  # of the file that reaches TransloadIt before the page goes away
 
-
-@pytest.fixture
-def created(full_stack, demo_token):
-    """Ids of videos a test made; deleted through the library function afterwards."""
-    ids: list[str] = []
-    yield ids
-    Api(full_stack, demo_token).delete(*[i for i in ids if i])
 
 
 @pytest.fixture(scope="module")
