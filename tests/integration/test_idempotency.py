@@ -63,3 +63,31 @@ def test_unchanged_is_the_label_uploads_report_for_a_missing_video():
     from mam.uploads import states
 
     assert idempotency.UNCHANGED == states.UNCHANGED
+
+
+def test_a_transition_does_not_bring_back_a_video_deleted_after_its_read(firestore, clean_firestore):
+    """The race behind a flaky discard: the cancel notification's transaction read the upload, the discard deleted
+    it, and the transaction's write recreated it. The write now requires the record to still exist."""
+    from mam import idempotency, store
+    from mam.videos import FAILED, UPLOADING, Video
+
+    vid = uuid.uuid4().hex[:20]
+    store.create_video(Video(id=vid, title="t", status=UPLOADING, attempts={"a": 1, "b": 2}))
+
+    def fail_after_a_delete(video: Video) -> tuple[bool, str]:
+        store.delete_video(vid)  # what the discard does between the notification's read and its commit
+        video.status = FAILED
+        return True, "recorded"
+
+    assert idempotency.transition(vid, fail_after_a_delete)[0] is None
+    assert store.get_video(vid) is None
+
+    # An update still replaces a map field whole, as the full write it replaced did.
+    store.create_video(Video(id=vid, title="t", status=UPLOADING, attempts={"a": 1, "b": 2}))
+
+    def one_attempt(video: Video) -> tuple[bool, str]:
+        video.attempts = {"a": 3}
+        return True, "recorded"
+
+    after, _ = idempotency.transition(vid, one_attempt)
+    assert after is not None and store.get_video(vid).attempts == {"a": 3}

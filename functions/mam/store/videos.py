@@ -71,7 +71,10 @@ def update(video_id: str, mutate: Callable[[Video], bool]) -> Video | None:
 
     `mutate` changes the Video in place and returns True to write, False to leave it as it is (the idempotent
     "already done" case). Returns the video as it now stands, or None if it does not exist.
+    The write is an update, which requires the document to exist when the transaction commits: a video deleted
+    after the read (a discarded upload whose cancel notification is being recorded) stays deleted.
     """
+    from google.api_core.exceptions import NotFound
     from google.cloud import firestore
 
     db = client()
@@ -86,10 +89,13 @@ def update(video_id: str, mutate: Callable[[Video], bool]) -> Video | None:
         if mutate(video):
             video.version += 1
             video.updated_at = utcnow()
-            tx.set(ref, _doc(video))
+            tx.update(ref, _doc(video))  # top-level names only: every field is replaced whole, as a set would
         return video
 
-    return run(db.transaction())
+    try:
+        return run(db.transaction())
+    except NotFound:
+        return None
 
 
 def delete(video_id: str) -> None:
