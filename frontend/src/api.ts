@@ -29,6 +29,8 @@ export interface Video {
   index_started_at?: string | null
   index_progress?: number | null
   index_estimate_seconds?: number | null
+  /** topics and hashtags (generated, or as the owner edited them), lower case */
+  tags?: string[]
 }
 
 /** GET /me: who the caller is and what they may do (README "Who may do what"). */
@@ -64,10 +66,40 @@ export interface Clip {
   matched?: string[]
   /** the words said during the clip, when speech was searched */
   transcript?: string | null
+  /** the video's chapter holding the clip's start (null when the video has no chapters) */
+  chapter?: { index: number; title: string; start: number; end: number } | null
 }
 
 export interface SearchResult { video: Video; clips: Clip[] }
-export interface SearchPage { query: string; results: SearchResult[]; next_page_token: string | null }
+/** A text search (`kind` "text", `query` the words) or an image search (`kind` "image", `query` null). */
+export interface SearchPage {
+  query: string | null
+  kind?: 'text' | 'image'
+  results: SearchResult[]
+  next_page_token: string | null
+}
+
+/** A stretch of the video with a title and a one-line summary (chapters and highlights). */
+export interface Chapter { start: number; end: number; title: string; summary: string }
+export interface TranscriptLine { start: number; end: number; text: string }
+export type InsightState = 'none' | 'queued' | 'generating' | 'ready' | 'failed' | 'skipped' | 'waiting'
+/** GET /videos/{id}/insights: what Twelve Labs made of the video, and where making it stands. */
+export interface Insights {
+  video_id: string
+  state: InsightState | string
+  /** why skipped / failed / waiting, and what to do, for people */
+  message: string | null
+  generated_at: string | null
+  summary: string | null
+  title_suggestion: string | null
+  topics: string[]
+  hashtags: string[]
+  chapters: Chapter[]
+  highlights: Chapter[]
+  transcript: TranscriptLine[]
+  /** the caller may ask for it again (the uploader or an admin) */
+  can_regenerate: boolean
+}
 export interface VideoPage { videos: Video[]; total: number; page: number; page_size: number }
 export interface UploadStart {
   video_id: string
@@ -89,6 +121,10 @@ type FunctionName = keyof AppConfig['functions']
 interface RequestOpts {
   method?: 'GET' | 'POST' | 'PATCH'
   body?: unknown
+  /** multipart body instead of JSON (the browser sets its Content-Type with the boundary) */
+  form?: FormData
+  /** what the caller reads: JSON (default) or text (captions) */
+  accept?: string
   query?: Record<string, string | number | undefined | null>
   auth?: 'required' | 'optional'
   headers?: Record<string, string>
@@ -121,6 +157,7 @@ const CODE_MESSAGES: Record<string, string> = {
   invalid_page_token: 'These results are no longer available. Run the search again.',
   page_token_expired: 'These results have expired. Run the search again.',
   method_not_allowed: 'That action is not available here. Reload the page and try again.',
+  no_transcript: 'This video has no transcript yet, so there are no captions to download.',
 }
 
 /** A server message as a sentence: first letter capitalised, ends with a full stop (some answers are terse API text). */
@@ -139,7 +176,8 @@ function messageFor(status: number, code: string, serverMessage: string | undefi
   if (status === 403) return server || 'You are not allowed to do that.'
   if (status === 404) return server || CODE_MESSAGES.not_found
   if (status === 413) return server || 'That file is too large.'
-  if (status === 429) return 'Too many requests right now. Wait a moment and try again.'
+  // a daily limit says when it resets; other 429s are the generic "slow down"
+  if (status === 429) return code === 'insights_daily_limit' && server ? server : 'Too many requests right now. Wait a moment and try again.'
   if (status >= 500) return 'The server had a problem. Try again in a moment.'
   return server || `The request could not be completed (error ${status}). Check what you entered and try again.`
 }
@@ -153,15 +191,17 @@ export function canRetry(err: unknown): boolean {
 
 export interface RawResponse<T> { status: number; data: T | null; etag: string | null }
 
-/** One call to a function: JSON in and out, bearer token, one silent token refresh on 401. */
-export async function call<T>(fn: FunctionName, path: string, opts: RequestOpts = {}): Promise<RawResponse<T>> {
-  const send = async (forceRefresh: boolean): Promise<Response> => {
-    const headers: Record<string, string> = { Accept: 'application/json', ...(opts.headers ?? {}) }
+/** Send one request: bearer token, one silent token refresh on 401; a failed answer becomes an ApiError. */
+async function send(fn: FunctionName, path: string, opts: RequestOpts): Promise<Response> {
+  const attempt = async (forceRefresh: boolean): Promise<Response> => {
+    const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', ...(opts.headers ?? {}) }
     const token = await idToken(forceRefresh)
     if (token) headers.Authorization = `Bearer ${token}`
     else if (opts.auth === 'required') throw new ApiError(401, 'unauthenticated', 'Please sign in to do this.')
-    let body: string | undefined
-    if (opts.body !== undefined) {
+    let body: string | FormData | undefined
+    if (opts.form) {
+      body = opts.form
+    } else if (opts.body !== undefined) {
       headers['Content-Type'] = 'application/json'
       body = JSON.stringify(opts.body)
     }
@@ -176,18 +216,24 @@ export async function call<T>(fn: FunctionName, path: string, opts: RequestOpts 
     }
   }
 
-  let resp = await send(false)
-  if (resp.status === 401 && (await idToken()) != null) resp = await send(true)
+  let resp = await attempt(false)
+  if (resp.status === 401 && (await idToken()) != null) resp = await attempt(true)
+  if (resp.ok || resp.status === 304) return resp
+  let data: unknown = null
+  try { data = JSON.parse(await resp.text()) } catch { data = null }
+  const err = (data as { error?: { code?: string; message?: string } } | null)?.error
+  if (resp.status === 401) onUnauthorized?.()
+  throw new ApiError(resp.status, err?.code ?? '', messageFor(resp.status, err?.code ?? '', err?.message))
+}
+
+/** One call to a function: JSON in and out, bearer token, one silent token refresh on 401. */
+export async function call<T>(fn: FunctionName, path: string, opts: RequestOpts = {}): Promise<RawResponse<T>> {
+  const resp = await send(fn, path, opts)
   if (resp.status === 304) return { status: 304, data: null, etag: resp.headers.get('ETag') }
   let data: unknown = null
   const text = await resp.text()
   if (text) {
     try { data = JSON.parse(text) } catch { data = null }
-  }
-  if (!resp.ok) {
-    const err = (data as { error?: { code?: string; message?: string } } | null)?.error
-    if (resp.status === 401) onUnauthorized?.()
-    throw new ApiError(resp.status, err?.code ?? '', messageFor(resp.status, err?.code ?? '', err?.message))
   }
   return { status: resp.status, data: data as T, etag: resp.headers.get('ETag') }
 }
@@ -230,6 +276,17 @@ export const resetLibrary = () => json<{ deleted: number }>('library', '/reset',
 export const searchVideos = (q: string, options: string, pageToken: string | null, signal?: AbortSignal) =>
   json<SearchPage>('library', '/search', { query: { q, options, page_token: pageToken }, signal })
 
+/** POST /search/image: clips like the picture, grouped by video; later pages come from GET /search?page_token=. */
+export function searchImage(image: Blob, filename: string, signal?: AbortSignal): Promise<SearchPage> {
+  const form = new FormData()
+  form.append('image', image, filename)
+  return json<SearchPage>('library', '/search/image', { method: 'POST', form, signal })
+}
+
+/** A later page of an image search (its token says what was searched). */
+export const searchImagePage = (pageToken: string, signal?: AbortSignal) =>
+  json<SearchPage>('library', '/search', { query: { page_token: pageToken }, signal })
+
 export const syncBucket = () => json<{ added: string[] }>('library', '/sync', { method: 'POST', body: {}, auth: 'required' })
 
 // ---- finding videos (README "Finding videos") ----
@@ -242,6 +299,8 @@ export interface FindParams {
   from?: string
   to?: string
   sort?: FindSort
+  /** one tag the videos must have (lower case, as stored) */
+  tag?: string
   cursor?: string | null
   page_size?: number
 }
@@ -251,6 +310,20 @@ export interface FoundPage { videos: Video[]; next_cursor: string | null; page_s
 export const findVideos = (params: FindParams, signal?: AbortSignal) =>
   json<FoundPage>('library', '/videos', { query: { ...params }, signal })
 
-/** PATCH /videos/{id}: the uploader or an admin changes the title and/or description; returns the video. */
-export const editVideo = (id: string, body: { title?: string; description?: string }) =>
+/** PATCH /videos/{id}: the uploader or an admin changes the title, description and/or tags; returns the video. */
+export const editVideo = (id: string, body: { title?: string; description?: string; tags?: string[] }) =>
   json<Video>('library', `/videos/${encodeURIComponent(id)}`, { method: 'PATCH', body, auth: 'required' })
+
+// ---- insights (summary, chapters, highlights, tags, transcript) ----
+export const getInsights = (id: string, signal?: AbortSignal) =>
+  json<Insights>('library', `/videos/${encodeURIComponent(id)}/insights`, { signal })
+
+/** POST /videos/{id}/insights: make them again (the uploader or an admin); answers 202 with state "queued". */
+export const regenerateInsights = (id: string) =>
+  json<Insights>('library', `/videos/${encodeURIComponent(id)}/insights`, { method: 'POST', body: {}, auth: 'required' })
+
+/** GET /videos/{id}/captions.vtt as a Blob (WebVTT); with the token, so it also works when reading needs sign-in. */
+export async function fetchCaptions(id: string, signal?: AbortSignal): Promise<Blob> {
+  const resp = await send('library', `/videos/${encodeURIComponent(id)}/captions.vtt`, { accept: 'text/vtt', signal })
+  return new Blob([await resp.text()], { type: 'text/vtt' })
+}

@@ -76,4 +76,8 @@ export const ICONS = {
   back: ['M15 5l-7 7 7 7'],
   close: ['M6 6l12 12', 'M18 6L6 18'],
   library: ['M4 4h6v6H4z', 'M14 4h6v6h-6z', 'M4 14h6v6H4z', 'M14 14h6v6h-6z'],
+  image: ['M4 5h16v14H4z', 'M4 16l5-5 4 4 3-3 4 4', 'M15 9.5a1.5 1.5 0 1 0 0-.01'],
+  captions: ['M3 5h18v14H3z', 'M10 10.5a2 2 0 1 0 0 3', 'M17 10.5a2 2 0 1 0 0 3'],
+  download: ['M12 4v12', 'M7 11l5 5 5-5', 'M4 20h16'],
+  tag: ['M3 12V4h8l9 9-8 8z', 'M7.5 8.5a1 1 0 1 0 0-.01'],
 }

@@ -13,7 +13,7 @@ import { StatusPoller } from '../status-poller'
 import { errorBoxFor, emptyState, loading, pageHeader, pager, setThumbnail, statusBadge, thumbnail, updateBadge } from '../ui/components'
 import { confirmDialog } from '../ui/dialog'
 import { announce, toast } from '../ui/feedback'
-import { apiParams, findBar, hashQuery, isFinding, readFind, type FindState } from './library-find'
+import { apiParams, filterByTag, findBar, hashQuery, isFinding, readFind, type FindState } from './library-find'
 import { signInPrompt } from './signin'
 
 const PAGE_SIZE = 24
@@ -201,6 +201,7 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
           h('span', { 'aria-hidden': 'true' }, ' · '),
           h('time', { datetime: video.created_at ?? '' }, day(video.created_at))),
         mediaFacts(video) ? h('p', { class: 'tile-meta', 'data-testid': 'tile-media' }, mediaFacts(video)) : null,
+        tileTags(video),
         h('div', { class: 'tile-status' }, badge),
         progress,
         reason,
@@ -209,6 +210,20 @@ export async function renderLibrary(ctx: RouteContext): Promise<void> {
     const made = { video, root, checkbox, badge, reason, thumb, progress }
     showProgress(made)
     return made
+  }
+
+  /** The video's first tags; each one filters the library by it (the find bar's Tag field, kept in the address). */
+  function tileTags(video: Video): HTMLElement | null {
+    const tags = video.tags ?? []
+    if (!tags.length) return null
+    const shown = tags.slice(0, 5)
+    return h('ul', { class: 'tile-tags', 'data-testid': 'tile-tags', 'aria-label': 'Tags' },
+      ...shown.map((t) => h('li', null, h('button', {
+        type: 'button', class: `tag-filter${find.tag === t ? ' active' : ''}`, 'data-testid': 'tile-tag', 'data-tag': t,
+        'aria-pressed': find.tag === t ? 'true' : 'false', title: `Show videos tagged “${t}”`,
+        onclick: () => filterByTag(bar, find.tag === t ? '' : t),
+      }, `#${t}`))),
+      tags.length > shown.length ? h('li', { class: 'muted tag-more' }, `+${tags.length - shown.length}`) : null)
   }
 
   function setReason(el: HTMLElement, status: string, reason?: string | null): void {

@@ -1,6 +1,8 @@
-/** Search results (videos ranked, with their clip counts, paged by token) and the result page that plays clips. */
+/** Search results (videos ranked, with their clip counts, paged by token) and the result page that plays clips.
+ * A search is by words (`?q=`) or by a picture (`?image=KEY`, the picture kept in memory by image-query.ts). */
 import { app, canRead, showPage } from '../app'
-import { searchVideos, type Clip, type SearchPage, type SearchResult } from '../api'
+import { searchImage, searchImagePage, searchVideos, type Clip, type SearchPage, type SearchResult } from '../api'
+import { imageQuery, type ImageQuery } from '../image-query'
 import { h, icon, ICONS, replace } from '../dom'
 import { clock, isoDuration, plural } from '../format'
 import { go, href, type RouteContext } from '../router'
@@ -50,17 +52,52 @@ const cache = new Map<string, SearchPage>()
 /** Tokens of the pages seen per query: tokens[n-1] opens page n (page 1 has none). */
 const tokenTrail = new Map<string, (string | null)[]>()
 
-const cacheKey = (q: string, options: string, token: string | null) => `${options}\u0000${token ?? ''}\u0000${q}`
+/** What was searched: words with the kinds of search, or a picture. */
+type Query = { kind: 'text'; q: string; options: string } | { kind: 'image'; key: string; image: ImageQuery | null }
 
-async function fetchPage(q: string, options: string, token: string | null, signal: AbortSignal): Promise<SearchPage> {
-  const key = cacheKey(q, options, token)
+const queryKey = (s: Query) => (s.kind === 'text' ? `${s.options}\u0000${s.q}` : `image\u0000${s.key}`)
+const cacheKey = (s: Query, token: string | null) => `${token ?? ''}\u0000${queryKey(s)}`
+/** The address parameters naming the search (pages and result links add page_token and p). */
+const queryParams = (s: Query): Record<string, string> => (s.kind === 'text' ? { q: s.q, options: s.options } : { image: s.key })
+
+async function fetchPage(s: Query, token: string | null, signal: AbortSignal): Promise<SearchPage> {
+  const key = cacheKey(s, token)
   const hit = cache.get(key)
   if (hit) return hit
-  const page = await searchVideos(q, options, token, signal)
+  let page: SearchPage
+  if (s.kind === 'text') page = await searchVideos(s.q, s.options, token, signal)
+  else if (token) page = await searchImagePage(token, signal)
+  else if (s.image) page = await searchImage(s.image.blob, s.image.filename, signal)
+  else throw new Error('The picture of this search is no longer here: choose, drop or paste it on the search box again.')
   cache.set(key, page)
   if (cache.size > 30) cache.delete(cache.keys().next().value as string)
   return page
 }
+
+function queryFrom(query: URLSearchParams): Query {
+  const key = query.get('image')
+  if (key) return { kind: 'image', key, image: imageQuery(key) }
+  return { kind: 'text', q: (query.get('q') ?? '').trim(), options: optionsFrom(query) }
+}
+
+/** The picture searched with, shown above its results. */
+function imagePreview(image: ImageQuery): HTMLElement {
+  return h('figure', { class: 'image-query', 'data-testid': 'image-query' },
+    h('img', { src: image.previewUrl, alt: `The picture searched with: ${image.label}`, 'data-testid': 'image-query-preview' }),
+    h('figcaption', { class: 'muted' }, `Searched with ${image.label}`))
+}
+
+/** Where a clip is in the video's chapters ("Chapter 2: Kitchen"), or null when the video has none. */
+function chapterLabel(clip: Clip, long: boolean): HTMLElement | null {
+  const c = clip.chapter
+  if (!c || !c.title) return null
+  return h('span', { class: 'clip-chapter', 'data-testid': 'clip-chapter', 'data-chapter-index': c.index },
+    long ? `Chapter ${c.index + 1}: ${c.title}` : c.title)
+}
+
+const NO_IMAGE = () => emptyState('This picture search is no longer available',
+  'Pictures are kept only while this tab is open. Choose, drop or paste the picture on the search box again.',
+  h('a', { class: 'button', href: href('/') }, 'Go to the library'), 'image-missing')
 
 function optionsFrom(query: URLSearchParams): string {
   const raw = (query.get('options') ?? DEFAULT_OPTIONS).split(',').filter((o) => o === 'visual' || o === 'audio')
@@ -69,8 +106,9 @@ function optionsFrom(query: URLSearchParams): string {
 
 export async function renderSearch(ctx: RouteContext): Promise<void> {
   if (!canRead()) { showPage('Sign in', signInPrompt('Sign in to search the library.')); return }
-  const q = (ctx.query.get('q') ?? '').trim()
-  const options = optionsFrom(ctx.query)
+  const search = queryFrom(ctx.query)
+  if (search.kind === 'image') { await renderImageSearch(ctx, search); return }
+  const { q, options } = search
   const token = ctx.query.get('page_token')
   const pageNo = Math.max(1, Number.parseInt(ctx.query.get('p') ?? '1', 10) || 1)
 
@@ -98,14 +136,30 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
     body,
   )
   if (!q) {
-    replace(body, emptyState('Search the library', 'Describe what you are looking for, e.g. “cats playing on the floor”, in the search box above.', null, 'search-empty'))
+    replace(body, emptyState('Search the library', 'Describe what you are looking for, e.g. “cats playing on the floor”, in the search box above — or search by picture: choose one with the picture button, or drop or paste a JPEG or PNG on the search box.', null, 'search-empty'))
     return
   }
+  await showResults(ctx, search, body, token, pageNo)
+}
 
-  replace(body, loading('Searching…'))
+/** Results of a search with a picture: the picture, then videos with clips like it, as for words. */
+async function renderImageSearch(ctx: RouteContext, search: Query & { kind: 'image' }): Promise<void> {
+  const token = ctx.query.get('page_token')
+  const pageNo = Math.max(1, Number.parseInt(ctx.query.get('p') ?? '1', 10) || 1)
+  const body = h('div', { class: 'search-body' })
+  showPage('Scenes like a picture', pageHeader('Scenes like this picture'),
+    search.image ? imagePreview(search.image) : null, body)
+  // the first page needs the picture itself; later pages (and pages already seen) only need the token / cache
+  if (!search.image && !token && !cache.has(cacheKey(search, null))) { replace(body, NO_IMAGE()); return }
+  await showResults(ctx, search, body, token, pageNo)
+}
+
+/** One page of results (either kind): videos with their clips, the pager by next_page_token. */
+async function showResults(ctx: RouteContext, search: Query, body: HTMLElement, token: string | null, pageNo: number): Promise<void> {
+  replace(body, loading(search.kind === 'image' ? 'Looking for scenes like this picture…' : 'Searching…'))
   let page: SearchPage
   try {
-    page = await fetchPage(q, options, token, ctx.signal)
+    page = await fetchPage(search, token, ctx.signal)
   } catch (err) {
     if (ctx.signal.aborted) return
     replace(body, errorBoxFor(err, () => void renderSearch(ctx)))
@@ -113,21 +167,23 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
   }
   if (ctx.signal.aborted) return
 
-  const trailKey = `${options}\u0000${q}`
+  const trailKey = queryKey(search)
   const trail = tokenTrail.get(trailKey) ?? [null]
   trail[pageNo - 1] = token
   tokenTrail.set(trailKey, trail)
 
   if (!page.results.length) {
     replace(body, emptyState(pageNo > 1 ? 'No more results' : 'No matching videos',
-      pageNo > 1 ? 'That was the last page.' : 'Try other words, or check that your videos have been indexed (status Ready).',
+      pageNo > 1 ? 'That was the last page.'
+        : search.kind === 'image' ? 'No scene looks like this picture. Try another picture, or check that your videos have been indexed (status Ready).'
+          : 'Try other words, or check that your videos have been indexed (status Ready).',
       h('a', { class: 'button', href: href('/') }, 'Go to the library'), 'search-empty'))
     announce('No results.')
     return
   }
 
   const list = h('ol', { class: 'results', 'data-testid': 'search-results' })
-  for (const r of page.results) list.append(resultTile(r, q, options, token, pageNo))
+  for (const r of page.results) list.append(resultTile(r, queryParams(search), token, pageNo))
   const prevToken = pageNo > 1 ? trail[pageNo - 2] : undefined
   replace(body,
     h('p', { class: 'muted', 'data-testid': 'search-count' }, `${plural(page.results.length, 'video')} on this page`),
@@ -137,11 +193,11 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
           label: 'Result pages',
           info: `Page ${pageNo}`,
           prev: {
-            href: pageNo > 1 ? href('/search', { q, options, page_token: prevToken ?? null, p: pageNo - 1 }) : undefined,
+            href: pageNo > 1 ? href('/search', { ...queryParams(search), page_token: prevToken ?? null, p: pageNo - 1 }) : undefined,
             disabled: pageNo <= 1 || prevToken === undefined,
           },
           next: {
-            href: page.next_page_token ? href('/search', { q, options, page_token: page.next_page_token, p: pageNo + 1 }) : undefined,
+            href: page.next_page_token ? href('/search', { ...queryParams(search), page_token: page.next_page_token, p: pageNo + 1 }) : undefined,
             disabled: !page.next_page_token,
           },
         })
@@ -150,8 +206,8 @@ export async function renderSearch(ctx: RouteContext): Promise<void> {
   announce(`${plural(page.results.length, 'matching video')}.`)
 }
 
-function resultTile(r: SearchResult, q: string, options: string, token: string | null, pageNo: number): HTMLElement {
-  const link = href(`/search/${encodeURIComponent(r.video.id)}`, { q, options, page_token: token, p: pageNo })
+function resultTile(r: SearchResult, params: Record<string, string>, token: string | null, pageNo: number): HTMLElement {
+  const link = href(`/search/${encodeURIComponent(r.video.id)}`, { ...params, page_token: token, p: pageNo })
   const clips = [...r.clips].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
   return h('li', { class: 'result', 'data-testid': 'search-result', 'data-video-id': r.video.id },
     h('a', { class: 'result-thumb', href: link, tabindex: '-1', 'aria-hidden': 'true' },
@@ -165,8 +221,9 @@ function resultTile(r: SearchResult, q: string, options: string, token: string |
       h('p', { class: 'clip-chips' },
         ...clips.slice(0, 4).map((c) => h('a', {
           class: 'chip chip-link', 'data-testid': 'clip-chip', 'data-start': c.start,
-          href: href(`/search/${encodeURIComponent(r.video.id)}`, { q, options, page_token: token, p: pageNo, t: c.start }),
-        }, h('span', { class: 'sr-only' }, 'Play clip '), `${clock(c.start)}–${clock(c.end)}`, matchLabels(c, false))),
+          href: href(`/search/${encodeURIComponent(r.video.id)}`, { ...params, page_token: token, p: pageNo, t: c.start }),
+        }, h('span', { class: 'sr-only' }, 'Play clip '), `${clock(c.start)}–${clock(c.end)}`, matchLabels(c, false),
+        c.chapter?.title ? h('span', { class: 'sr-only' }, ', in chapter ') : null, chapterLabel(c, false))),
         clips.length > 4 ? h('a', { class: 'chip muted', href: link }, `+${clips.length - 4} more`) : null),
     ),
   )
@@ -176,18 +233,19 @@ function resultTile(r: SearchResult, q: string, options: string, token: string |
 export async function renderResult(ctx: RouteContext): Promise<void> {
   if (!canRead()) { showPage('Sign in', signInPrompt('Sign in to watch search results.')); return }
   const id = ctx.params.id
-  const q = (ctx.query.get('q') ?? '').trim()
-  const options = optionsFrom(ctx.query)
+  const search = queryFrom(ctx.query)
+  const q = search.kind === 'text' ? search.q : ''
   const token = ctx.query.get('page_token')
   const pageNo = ctx.query.get('p')
-  const back = href('/search', { q, options, page_token: token, p: pageNo })
+  const back = href('/search', { ...queryParams(search), page_token: token, p: pageNo })
   const startAt = Number.parseFloat(ctx.query.get('t') ?? '')
   const body = h('div', { class: 'result-page', 'data-testid': 'result-page', 'data-video-id': id }, loading('Loading result…'))
-  showPage('Result', backLink(back, q ? `Results for “${shortQuery(q)}”` : 'Search'), body)
+  showPage('Result', backLink(back, search.kind === 'image' ? 'Scenes like this picture' : q ? `Results for “${shortQuery(q)}”` : 'Search'), body)
 
   let result: SearchResult | undefined
   try {
-    const page = q ? await fetchPage(q, options, token, ctx.signal) : null
+    const known = search.kind === 'text' ? Boolean(q) : Boolean(search.image || token || cache.has(cacheKey(search, null)))
+    const page = known ? await fetchPage(search, token, ctx.signal) : null
     result = page?.results.find((r) => r.video.id === id)
   } catch (err) {
     if (ctx.signal.aborted) return
@@ -202,7 +260,7 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
   }
 
   const v = result.video
-  document.title = `${v.title} · “${shortQuery(q)}”`
+  document.title = search.kind === 'image' ? `${v.title} · scenes like a picture` : `${v.title} · “${shortQuery(q)}”`
   const video = player(v)
   const clips = [...result.clips].sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
   const nowPlaying = h('p', { class: 'now-playing', 'aria-live': 'polite', 'data-testid': 'now-playing' })
@@ -284,6 +342,7 @@ export async function renderResult(ctx: RouteContext): Promise<void> {
           h('time', { datetime: isoDuration(clip.end) }, clock(clip.end))),
         h('span', { class: 'clip-len muted' }, `${Math.max(1, Math.round(clip.end - clip.start))} s`),
         matchLabels(clip, true),
+        chapterLabel(clip, true),
         clip.transcript ? h('span', { class: 'clip-transcript', 'data-testid': 'clip-transcript' }, '“', ...highlighted(clip.transcript, q), '”') : null),
     )
     button.addEventListener('click', () => playClip(clip, button))

@@ -9,11 +9,14 @@ import { emptyState, errorBoxFor, loading, statusBadge, updateBadge } from '../u
 import { confirmDialog } from '../ui/dialog'
 import { announce, toast } from '../ui/feedback'
 import { signInPrompt } from './signin'
+import { insightsView, type InsightsView } from './video-insights'
 
 /** The <video> element used here and on the search result page. */
 export function player(video: Video, testid = 'video-player'): HTMLVideoElement {
+  // crossorigin: "Find scenes like this" draws the frame on a canvas, which the browser allows only for media read
+  // with CORS (the bucket's CORS rule lets the site's origin GET; the same rule already serves range reads)
   const el = h('video', {
-    class: 'player', controls: true, playsinline: true, preload: 'metadata', 'data-testid': testid,
+    class: 'player', controls: true, playsinline: true, preload: 'metadata', 'data-testid': testid, crossorigin: 'anonymous',
     poster: video.thumbnail_url ?? null, src: video.playback_url ?? null,
     'aria-label': `Video: ${video.title}`,
   })
@@ -52,6 +55,9 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
   showPage('Video', page)
 
   let video: Video | null = null
+  let insights: InsightsView | null = null
+  let insightsCtl: AbortController | null = null // a re-render drops the previous view's polls and captions
+  ctx.signal.addEventListener('abort', () => insightsCtl?.abort())
   function showProgress(): void {
     const text = video ? indexingText(video.status, video) : null
     if (progressLine.textContent !== (text ?? '')) progressLine.textContent = text ?? ''
@@ -82,7 +88,7 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
       if (el) el.textContent = text
     }
     set('fact-status', statusLabel(entry.status))
-    if (entry.status === 'ready') set('fact-indexed', 'Yes')
+    if (entry.status === 'ready') { set('fact-indexed', 'Yes'); insights?.refresh() } // generation starts at Ready
     const indexBtn = content.querySelector<HTMLButtonElement>('[data-testid="video-index"]')
     if (indexBtn) {
       indexBtn.disabled = isInFlight(entry.status) || !video.playback_url
@@ -130,8 +136,19 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
     showProgress()
 
     let stage: HTMLElement
+    insights = null
+    insightsCtl?.abort()
     if (v.playback_url) {
       stage = player(v)
+      insightsCtl = new AbortController()
+      insights = insightsView({
+        video: v, player: stage as HTMLVideoElement, signal: insightsCtl.signal,
+        onVideo: (updated) => {
+          video = { ...(video ?? v), ...updated }
+          title.textContent = video.title || 'Untitled'
+          document.title = `${video.title} · Media Library`
+        },
+      })
     } else if (v.status === 'uploading') {
       stage = h('div', { class: 'stage stage-processing', 'data-testid': 'video-processing' },
         h('p', { class: 'stage-title', id: 'processing-label' }, 'Uploading'),
@@ -180,8 +197,11 @@ export async function renderVideo(ctx: RouteContext): Promise<void> {
 
     replace(content,
       h('div', { class: 'video-stage' }, stage, editorSlot,
-        v.description ? h('p', { class: 'video-description', 'data-testid': 'video-description' }, v.description) : null),
-      h('aside', { class: 'video-side card' }, h('h2', { class: 'side-title' }, 'Details'), facts, actions),
+        v.description ? h('p', { class: 'video-description', 'data-testid': 'video-description' }, v.description) : null,
+        insights?.main),
+      h('div', { class: 'video-side-column' },
+        h('aside', { class: 'video-side card' }, h('h2', { class: 'side-title' }, 'Details'), facts, actions),
+        insights?.side),
     )
   }
 

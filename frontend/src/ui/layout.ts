@@ -2,6 +2,7 @@
 import { app, SITE } from '../app'
 import { currentUser, signOut } from '../auth'
 import { h, icon, ICONS, replace } from '../dom'
+import { searchByImage } from '../image-query'
 import { go, href, parseHash } from '../router'
 import { announce, toast } from './feedback'
 
@@ -34,6 +35,32 @@ export function mountLayout(root: HTMLElement): HTMLElement {
     if (kept + pasted.length > SEARCH_MAX) setTimeout(() => { showCount(true); announce(`Search text cut to ${SEARCH_MAX} characters.`) })
   })
   searchInputCounter = showCount
+  // Search by picture (POST /search/image): a file button, a picture dropped on the form or pasted into the box.
+  const imageError = h('p', { class: 'form-error image-search-error', role: 'alert', hidden: true, 'data-testid': 'image-search-error' })
+  const imageInput = h('input', {
+    type: 'file', accept: 'image/jpeg,image/png', class: 'sr-only', id: 'search-image', tabindex: '-1',
+    'data-testid': 'search-image-input',
+  })
+  const useImage = async (file: File | null | undefined) => {
+    if (!file) return
+    imageError.hidden = true
+    const problem = await searchByImage(file, file.name || 'picture', file.name || 'a pasted picture')
+    if (problem) {
+      imageError.textContent = problem
+      imageError.hidden = false
+      announce(problem)
+    }
+  }
+  imageInput.addEventListener('change', () => { void useImage(imageInput.files?.[0]); imageInput.value = '' })
+  const imageButton = h('button', {
+    type: 'button', class: 'button subtle icon-only', 'data-testid': 'search-image-button',
+    'aria-label': 'Search by picture (JPEG or PNG)', title: 'Search by picture: choose, drop or paste a JPEG or PNG',
+    onclick: () => imageInput.click(),
+  }, icon(ICONS.image))
+  searchInput.addEventListener('paste', (e: ClipboardEvent) => {
+    const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'))
+    if (file) { e.preventDefault(); void useImage(file) }
+  })
   const searchForm = h('form', {
     class: 'header-search', role: 'search', 'data-testid': 'search-form',
     onsubmit: (e: Event) => {
@@ -47,8 +74,26 @@ export function mountLayout(root: HTMLElement): HTMLElement {
     icon(ICONS.search, 'icon search-icon'),
     searchInput,
     counter,
+    imageButton,
+    imageInput,
     h('button', { type: 'submit', class: 'button primary', 'data-testid': 'search-submit' }, 'Search'),
   )
+  // A file dragged over the form shows where to drop it; dropping searches with it.
+  const hasFiles = (e: DragEvent) => [...(e.dataTransfer?.types ?? [])].includes('Files')
+  searchForm.addEventListener('dragover', (e: DragEvent) => {
+    if (!hasFiles(e)) return
+    e.preventDefault()
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'
+    searchForm.classList.add('drop-target')
+  })
+  searchForm.addEventListener('dragleave', () => searchForm.classList.remove('drop-target'))
+  searchForm.addEventListener('drop', (e: DragEvent) => {
+    if (!hasFiles(e)) return
+    e.preventDefault()
+    searchForm.classList.remove('drop-target')
+    void useImage(e.dataTransfer?.files?.[0])
+  })
+  window.addEventListener('hashchange', () => { imageError.hidden = true })
   navLinks = [
     h('a', { href: href('/'), 'data-testid': 'nav-library', 'data-path': '/' }, icon(ICONS.library), h('span', null, 'Library')),
     h('a', { href: href('/upload'), 'data-testid': 'nav-upload', 'data-path': '/upload' }, icon(ICONS.upload), h('span', null, 'Upload')),
@@ -62,6 +107,7 @@ export function mountLayout(root: HTMLElement): HTMLElement {
       h('nav', { class: 'main-nav', 'aria-label': 'Main' }, ...navLinks),
       searchForm,
       userBox,
+      imageError,
     ),
   )
   const skip = h('a', {
@@ -88,7 +134,7 @@ function syncHeader(): void {
     else a.removeAttribute('aria-current')
   }
   if (path.startsWith('/search')) {
-    const q = query.get('q') ?? searchInput.value
+    const q = query.get('q') ?? (query.get('image') ? '' : searchInput.value) // a picture search has no words
     searchInput.value = q.slice(0, SEARCH_MAX)  // a longer ?q= in the address is cut like a paste
     searchInputCounter(q.length > SEARCH_MAX)
   }
