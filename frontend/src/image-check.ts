@@ -18,7 +18,8 @@ export function sniffImage(head: Uint8Array): ImageFacts | null {
   if (head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47
       && head[4] === 0x0d && head[5] === 0x0a && head[6] === 0x1a && head[7] === 0x0a) {
     // PNG: the first chunk is IHDR (length 13) holding width and height as big-endian 32-bit numbers
-    const ihdr = head.length >= 24 && String.fromCharCode(head[12], head[13], head[14], head[15]) === 'IHDR'
+    const ihdr = head.length >= 24 && u32(head, 8) === 13
+      && String.fromCharCode(head[12], head[13], head[14], head[15]) === 'IHDR'
     return { type: 'image/png', width: ihdr ? u32(head, 16) : null, height: ihdr ? u32(head, 20) : null }
   }
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) {
@@ -41,7 +42,7 @@ function jpegSize(b: Uint8Array): [number, number] | null {
     if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue } // no length
     if (marker === 0xd9 || marker === 0xda) return null // end of image / start of scan before any frame header
     const length = u16(b, i + 2)
-    if (length < 2) return null
+    if (length < 2 || i + 2 + length > b.length) return null
     const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc
     if (isFrame) {
       if (i + 8 >= b.length) return null
@@ -62,13 +63,14 @@ function megabytes(n: number): string {
  * server: type, then size, then dimensions, then a header that cannot be read.
  */
 export function imageProblem(size: number, head: Uint8Array): string | null {
+  if (size === 0 || head.length === 0) return 'This file is empty. Choose a JPEG or PNG picture and try again.'
   const facts = sniffImage(head)
   if (!facts) return 'This file is not a JPEG or PNG picture. Choose a JPEG or PNG image and try again.'
   if (size > IMAGE_MAX_BYTES) {
     return `This picture is ${megabytes(size)}; search takes pictures up to 5 MB. Choose a smaller one (or save it `
       + 'at a lower quality), then try again.'
   }
-  if (facts.width == null || facts.height == null) {
+  if (!facts.width || !facts.height) {
     return 'This picture could not be read: its file may be damaged. Choose another JPEG or PNG image and try again.'
   }
   if (facts.width < IMAGE_MIN_SIDE || facts.height < IMAGE_MIN_SIDE) {
