@@ -1,4 +1,5 @@
-"""library (public): list, find, show, edit, delete, reset and search videos; discover videos put into the bucket;
+"""library (public): list, find, show, edit, delete, reset and search videos (by words or by a picture); a video's
+insights (summary, chapters, transcript, captions) and regenerating them; discover videos put into the bucket;
 GET /me."""
 import flask
 from mam.http import Router
@@ -29,6 +30,21 @@ def _edit(request: flask.Request, video_id: str):
     return api.edit_video(request, SETTINGS, video_id)
 
 
+@_router.route("GET", "/videos/{video_id}/insights")
+def _insights(request: flask.Request, video_id: str):
+    return api.insights(request, SETTINGS, video_id)
+
+
+@_router.route("POST", "/videos/{video_id}/insights")
+def _regenerate(request: flask.Request, video_id: str):
+    return api.regenerate_insights(request, SETTINGS, video_id)
+
+
+@_router.route("GET", "/videos/{video_id}/captions.vtt")
+def _captions(request: flask.Request, video_id: str):
+    return api.captions(request, SETTINGS, video_id)
+
+
 @_router.route("POST", "/find-fields")
 def _find_fields(request: flask.Request):
     return api.refresh_find_fields(request, SETTINGS)
@@ -47,6 +63,11 @@ def _reset(request: flask.Request):
 @_router.route("GET", "/search")
 def _search(request: flask.Request):
     return api.search(request, SETTINGS)
+
+
+@_router.route("POST", "/search/image")
+def _search_image(request: flask.Request):
+    return api.search_image(request, SETTINGS)
 
 
 @_router.route("POST", "/sync")

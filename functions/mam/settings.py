@@ -182,13 +182,17 @@ class TransloaditSettings(_Record):
 
 
 class TwelveLabsSettings(_Record):
-    """Twelve Labs: the API, the index and its webhook, and how long indexing may take."""
+    """Twelve Labs: the API, the index and its webhook, how long indexing may take, and the video intelligence
+    budget (analyses per day, how long one may take)."""
 
     api_key: str = knob("TWELVELABS_API_KEY", secret=True)
     base_url: str = knob("TWELVELABS_BASE_URL", "https://api.twelvelabs.io/v1.3", url=True)
     index_name: str = knob("TWELVELABS_INDEX_NAME", "mam-library")
     webhook_secret: str = knob("TWELVELABS_WEBHOOK_SECRET", "", secret=True)
     index_deadline_seconds: int = knob("INDEX_DEADLINE_SECONDS", 7200)
+    # video intelligence (mam.insights): summaries, chapters, tags and transcripts, generated once per video
+    insights_daily_limit: int = knob("INSIGHTS_DAILY_LIMIT", 200)  # videos analysed per UTC day; then they wait
+    insights_deadline_seconds: int = knob("INSIGHTS_DEADLINE_SECONDS", 7200)  # then Failed with a sentence
 
 
 class Tuning(_Record):

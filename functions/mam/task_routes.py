@@ -250,6 +250,51 @@ class IndexFollow:
 INDEX_SUBMIT = TaskRoute("index", "index_tasks", "/tasks/submit", IndexSubmit)
 INDEX_FOLLOW = TaskRoute("index", "index_tasks", "/tasks/follow", IndexFollow)
 
+# ---- video intelligence -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InsightGenerate:
+    """Attempt `attempt` of run `run` of a video's insights for Twelve Labs video `tl_video_id` (the version they
+    are generated for); `errors` = failed Twelve Labs calls in a row (the back-off)."""
+
+    video_id: str
+    tl_video_id: str
+    run: int
+    attempt: int = 0
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        require_video_id("video_id", self.video_id)
+        require_token("tl_video_id", self.tl_video_id, 128)
+        require_count("run", self.run, 1, MAX_STEP)
+        require_count("attempt", self.attempt, 0, MAX_ATTEMPT)
+        require_count("errors", self.errors, 0, MAX_ATTEMPT)
+
+
+@dataclass(frozen=True)
+class InsightFollow:
+    """Poll number `hop` of the asynchronous analyze task `task_id` (videos over the sync limit) of run `run`."""
+
+    video_id: str
+    task_id: str
+    run: int
+    hop: int
+    started: float
+    errors: int = 0
+
+    def __post_init__(self) -> None:
+        require_video_id("video_id", self.video_id)
+        require_token("task_id", self.task_id, 128)
+        require_count("run", self.run, 1, MAX_STEP)
+        require_count("hop", self.hop, 0, MAX_STEP)
+        if not 0 <= self.started < 1e11:
+            raise InvalidPayload("started", "must be a time in unix seconds")
+        require_count("errors", self.errors, 0, MAX_ATTEMPT)
+
+
+# an analyze call of a long video may take a while: the dispatch deadline leaves room under the 300 s timeout
+INSIGHT_GENERATE = TaskRoute("insights", "insight_tasks", "/insights/generate", InsightGenerate, deadline_seconds=280)
+INSIGHT_FOLLOW = TaskRoute("insights", "insight_tasks", "/insights/follow", InsightFollow)
+
 # ---- iconik -----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IconikStep:
@@ -275,4 +320,5 @@ class IconikStep:
 # `bad_task`: the code this route has always answered for a bad payload
 ICONIK_STEP = TaskRoute("iconik", "iconik_tasks", "/step", IconikStep, deadline_seconds=180, error_code="bad_task")
 
-ROUTES: tuple[TaskRoute[Any], ...] = (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW, ICONIK_STEP)
+ROUTES: tuple[TaskRoute[Any], ...] = (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW, ICONIK_STEP, INSIGHT_GENERATE,
+                                      INSIGHT_FOLLOW)

@@ -61,6 +61,8 @@ class Video:
     upload_bytes: int | None = None  # bytes the upload page last reported sent (POST /uploads/{id}/progress)
     upload_seen_at: dt.datetime | None = None  # when the upload page last reported progress
     attempts: dict[str, int] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)  # mam.insights.tags rules; from the generated topics until edited
+    tags_edited: bool = False  # the owner (or an admin) set the tags: generated ones never replace them
     version: int = 0  # bumped on every write; makes an ETag and guards idempotent transitions
 
     def to_doc(self) -> dict[str, Any]:

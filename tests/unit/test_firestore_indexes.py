@@ -58,9 +58,10 @@ def needed_index(query) -> list[dict] | None:
 
 def every_query():
     """(description, query) for every query the find can build."""
-    for sort, owner, status, term, dates, cursor in itertools.product(
-            library_find.SORTS, (None, "uid"), (None, "ready"), (None, "sun"), (False, True), (None, "k")):
-        spec = library_find.FindSpec(sort=sort, owner_uid=owner, status=status, term=term,
+    for sort, owner, status, term, tag, dates, cursor in itertools.product(
+            library_find.SORTS, (None, "uid"), (None, "ready"), (None, "sun"), (None, "beach"), (False, True),
+            (None, "k")):
+        spec = library_find.FindSpec(sort=sort, owner_uid=owner, status=status, term=term, tag=tag,
                                      created_from="2026-01-01" if dates else None,
                                      created_to="2026-02-01" if dates else None)
         yield f"{spec} cursor={cursor}", library_find._query(spec, cursor)

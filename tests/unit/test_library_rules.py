@@ -157,17 +157,18 @@ def test_the_video_json_matches_the_contract():
     t = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     video = Video(id="v1", title="Cats", owner="a@b.c", status=READY, created_at=t, updated_at=t,
                   b2_original="uploads/v1/original/cats.mov", b2_web="uploads/v1/web.mp4",
-                  b2_thumbnail="thumbnails/v1.jpg", duration=6.5, size=10, width=640, height=360, tl_video_id="tl1")
+                  b2_thumbnail="thumbnails/v1.jpg", duration=6.5, size=10, width=640, height=360, tl_video_id="tl1",
+                  tags=["cats", "pets"])
     assert views.video_json(video, SETTINGS) == {
         "id": "v1", "title": "Cats", "description": "", "owner": "a@b.c", "created_at": "2026-01-02T03:04:05+00:00",
         "updated_at": "2026-01-02T03:04:05+00:00", "status": "ready", "status_reason": None, "duration": 6.5,
         "size": 10, "width": 640, "height": 360,
         "thumbnail_url": "https://cdn.example.com/bucket/thumbnails/v1.jpg",
         "playback_url": "https://cdn.example.com/bucket/uploads/v1/web.mp4", "indexed": True,
-        "index_started_at": None, "index_progress": None, "index_estimate_seconds": None}
+        "tags": ["cats", "pets"], "index_started_at": None, "index_progress": None, "index_estimate_seconds": None}
     fresh = views.video_json(Video(id="v2", title="New"), SETTINGS)
-    assert (fresh["thumbnail_url"], fresh["playback_url"], fresh["indexed"], fresh["status"]) == (
-        None, None, False, "uploading")
+    assert (fresh["thumbnail_url"], fresh["playback_url"], fresh["indexed"], fresh["status"], fresh["tags"]) == (
+        None, None, False, "uploading", [])
 
 
 def test_presigned_urls_are_reused_within_one_clock_window_of_half_their_lifetime():

@@ -17,6 +17,8 @@ from mam.task_routes import (
     ICONIK_STEP,
     INDEX_FOLLOW,
     INDEX_SUBMIT,
+    INSIGHT_FOLLOW,
+    INSIGHT_GENERATE,
     ROUTES,
     UPLOAD_CHECK,
     IconikStep,
@@ -37,10 +39,12 @@ def test_routes_keep_the_queue_target_and_path_tasks_in_flight_were_named_and_se
     """The task name hashes (queue, target, path, *key) and the URL is target + path: neither may move."""
     assert [(r.queue, r.target, r.path) for r in ROUTES] == [
         ("uploads", "upload_tasks", "/check"), ("index", "index_tasks", "/tasks/submit"),
-        ("index", "index_tasks", "/tasks/follow"), ("iconik", "iconik_tasks", "/step")]
+        ("index", "index_tasks", "/tasks/follow"), ("iconik", "iconik_tasks", "/step"),
+        ("insights", "insight_tasks", "/insights/generate"), ("insights", "insight_tasks", "/insights/follow")]
     assert tasks.task_id(INDEX_SUBMIT.queue, INDEX_SUBMIT.target, INDEX_SUBMIT.path, "submit", "v1", 1, "ab12", 0) \
         == tasks.task_id("index", "index_tasks", "/tasks/submit", "submit", "v1", 1, "ab12", 0)
-    assert [r.deadline_seconds for r in ROUTES] == [60, 60, 60, 180]  # an iconik step may run for minutes
+    # an iconik step may run for minutes; an analyze call too, under insight_tasks' 300 s timeout
+    assert [r.deadline_seconds for r in ROUTES] == [60, 60, 60, 180, 280, 60]
 
 
 def test_every_route_targets_a_manifest_function_that_may_use_its_queue():
@@ -288,4 +292,5 @@ def test_task_routes_module_is_the_one_declaration_of_each_path():
         text = path.read_text()
         spelled += [f"{path.relative_to(ROOT)}: {r.path}" for r in ROUTES if f'"{r.path}"' in text]
     assert spelled == []
-    assert task_routes.ROUTES == (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW, ICONIK_STEP)
+    assert task_routes.ROUTES == (UPLOAD_CHECK, INDEX_SUBMIT, INDEX_FOLLOW, ICONIK_STEP, INSIGHT_GENERATE,
+                                  INSIGHT_FOLLOW)

@@ -8,6 +8,8 @@ and errors below, never SDK types. SDK quirks it absorbs (see shared/contracts/t
 - search pagers silently stop on an expired token: pages are fetched one at a time with `search_page`;
 - a failed task's `error_reason` is not modelled by the SDK: it is read from the extra fields;
 - Marengo 3.0 clips carry a `rank` (1 = best) but no score, confidence or matched option: order comes from rank.
+- analyze with a JSON schema answers `data` as a JSON *string* that may be cut short (`finish_reason` "length"):
+  callers parse and validate it (`mam.insights.schema`).
 Webhook signatures (`TL-Signature: t=<unix>,v1=<hex>`) are verified here too, without importing the SDK.
 
 The SDK import costs about a second, so it happens on first use, never at module import.
@@ -36,6 +38,9 @@ INDEX_ADDONS = ["thumbnail"]
 SEARCH_OPTIONS = {"visual": ("visual",), "audio": ("transcription", "audio"),
                   # one Twelve Labs option each: search per option to learn what matched (the API does not say)
                   "speech": ("transcription",), "sound": ("audio",)}
+ANALYZE_MODEL = "pegasus1.5"  # analysis of a video by URL: no Pegasus index needed
+SYNC_ANALYZE_MAX_SECONDS = 3600  # longer videos are analysed by an asynchronous analyze task
+ANALYZE_MIN_SECONDS = 4  # Twelve Labs does not analyse shorter videos
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 WEBHOOK_TOLERANCE_SECONDS = 300
 _UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
@@ -157,6 +162,51 @@ class IndexVideo:
     user_metadata: dict[str, Any]
     thumbnail_urls: tuple[str, ...] = ()
     hls_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The text an analysis produced: `data` (a JSON string when a schema was given), `finish_reason` ("stop", or
+    "length" when cut short) and the tokens it used."""
+
+    id: str
+    data: str
+    finish_reason: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class AnalyzeTask:
+    """An asynchronous analysis task: `status` queued|pending|processing|ready|failed|canceled; `result` once ready."""
+
+    id: str
+    status: str
+    custom_id: str | None = None
+    result: Generated | None = None
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("ready", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of recognised speech, in seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A video of the index with its recognised speech (retrieve with `transcription=true`)."""
+
+    video_id: str
+    duration: float | None
+    segments: tuple[Segment, ...]
 
 
 # ---- error mapping -----------------------------------------------------------------------------------------
@@ -335,6 +385,70 @@ class TwelveLabsClient:
         include_user_metadata is asked for again: the API honours it per page, not per search."""
         return _search_page(self._call(self._client().search.retrieve, page_token, include_user_metadata=True))
 
+    def search_image(self, image: bytes, filename: str, content_type: str, page_limit: int = 10) -> SearchPage:
+        """First page of a search by image (grouped by video, with user_metadata): Twelve Labs needs `visual`."""
+        kwargs: dict[str, Any] = {"index_id": self.ensure_index(), "query_media_type": "image",
+                                  "query_media_file": (filename, image, content_type), "search_options": ["visual"],
+                                  "group_by": "video", "page_limit": max(1, min(int(page_limit), 50)),
+                                  "include_user_metadata": True}
+        try:
+            return _search_page(self._call(self._client().search.create, **kwargs))
+        except NotFound:
+            self.forget_index()
+            raise
+
+    # -- analysis (summaries, chapters, ...) --
+    def analyze(self, video_url: str, prompt: str, schema: dict[str, Any], *, model: str = ANALYZE_MODEL,
+                max_tokens: int | None = None) -> Generated:
+        """ONE synchronous analysis of the video at `video_url` (4 s to 1 h) answering with JSON that follows
+        `schema` (`data` is that JSON as a string; check `finish_reason`)."""
+        from twelvelabs.types.video_context import VideoContext_Url
+
+        kwargs: dict[str, Any] = {"model_name": model, "video": VideoContext_Url(url=video_url), "prompt": prompt,
+                                  "temperature": 0.2,
+                                  "response_format": {"type": "json_schema", "json_schema": schema}}
+        if max_tokens:
+            kwargs["max_tokens"] = max_tokens
+        res = self._call(self._client().analyze, **kwargs)
+        return _generated(res.id or "", res.data, res.finish_reason, res.usage)
+
+    def create_analyze_task(self, video_url: str, prompt: str, schema: dict[str, Any], custom_id: str, *,
+                            model: str = ANALYZE_MODEL) -> str:
+        """Start an asynchronous analysis (videos over the 1 h sync limit, up to 2 h); returns the task id."""
+        from twelvelabs.types.video_context import VideoContext_Url
+
+        created = self._call(self._client().analyze_async.tasks.create, model_name=model, custom_id=custom_id,
+                             video=VideoContext_Url(url=video_url), prompt=prompt, temperature=0.2,
+                             response_format={"type": "json_schema", "json_schema": schema})
+        if not created.task_id:
+            raise Unavailable("Twelve Labs returned no analysis task id")
+        return created.task_id
+
+    def retrieve_analyze_task(self, task_id: str) -> AnalyzeTask:
+        """The analysis task's status, with its result once ready."""
+        t = self._call(self._client().analyze_async.tasks.retrieve, task_id)
+        result = None
+        if t.result is not None:
+            result = _generated(t.result.generation_id or "", t.result.data, t.result.finish_reason, t.result.usage)
+        error = getattr(t.error, "message", None) if t.error is not None else None
+        return AnalyzeTask(id=t.task_id, status=str(t.status or ""), custom_id=t.custom_id, result=result,
+                           error=str(error)[:500] if error else None)
+
+    def transcript(self, video_id: str) -> Transcript | None:
+        """A video of the index with its recognised speech, or None when it is not there (ONE retrieve)."""
+        try:
+            v = self._call(self._client().indexes.videos.retrieve, self.ensure_index(), video_id, transcription=True)
+        except NotFound:
+            return None
+        segments = []
+        for item in getattr(v, "transcription", None) or []:
+            text = " ".join(str(item.value or "").split())
+            if text and item.start is not None and item.end is not None:
+                segments.append(Segment(float(item.start), float(item.end), text))
+        segments.sort(key=lambda seg: (seg.start, seg.end))
+        return Transcript(video_id=v.id or video_id, duration=_num(getattr(v, "system_metadata", None), "duration"),
+                          segments=tuple(segments))
+
     # -- videos in the index --
     def get_video(self, video_id: str) -> IndexVideo | None:
         """A video of the index, or None when it is not there."""
@@ -418,6 +532,12 @@ def _percentage(process: Any) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def _generated(gid: str, data: Any, finish_reason: Any, usage: Any) -> Generated:
+    return Generated(id=gid, data=data if isinstance(data, str) else json.dumps(data) if data is not None else "",
+                     finish_reason=str(finish_reason or ""), input_tokens=_int(usage, "input_tokens"),
+                     output_tokens=_int(usage, "output_tokens"))
 
 
 def _rank_key(rank: int | None) -> tuple[bool, int]:

@@ -1,4 +1,5 @@
-"""POST /webhook: Twelve Labs tells us a task is ready or failed; finish that video at once.
+"""POST /webhook: Twelve Labs tells us a task is ready or failed; finish that video (an indexing task) or its
+insights (an asynchronous analyze task, `analyze.task.*`) at once.
 
 The signature (TL-Signature, HMAC-SHA256 over "<t>.<body>", |now - t| <= 5 min) is checked before anything else.
 Replays are harmless: a finished video is left alone (natural de-duplication on the record's state), and the
@@ -18,6 +19,7 @@ from mam.settings import Settings
 
 MAX_BODY = 64 * 1024
 TASK_EVENTS = ("index.task.ready", "index.task.failed")
+ANALYZE_EVENTS = ("analyze.task.ready", "analyze.task.failed")  # asynchronous analyses (mam.insights.worker)
 
 
 def find_by_task(task_id: str):
@@ -44,11 +46,17 @@ def handle(request: flask.Request, settings: Settings) -> dict[str, Any]:
     if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
         raise ApiError(400, "invalid_event", "webhook body has no data object")
     kind = event.get("type")
-    if kind not in TASK_EVENTS:
+    if kind not in TASK_EVENTS and kind not in ANALYZE_EVENTS:
         return {"ignored": str(kind)[:100]}
     task_id = event["data"].get("id")
     if not isinstance(task_id, str) or not task_id or len(task_id) > 200:
         raise ApiError(400, "invalid_event", "webhook data.id must be a task id")
+    if kind in ANALYZE_EVENTS:
+        from mam.insights import worker as insights
+
+        result = insights.handle_webhook(settings, task_id)
+        log.info("analyze webhook applied", task_id=task_id, event=event.get("id"), type=kind, result=str(result)[:200])
+        return result
 
     video = find_by_task(task_id)
     if video is None:

@@ -179,6 +179,9 @@ def apply_task(settings: Settings, video: Video, info) -> dict[str, Any]:
             log.info("video indexed", video_id=video.id, task_id=info.id, tl_video_id=info.video_id,
                      thumbnail=bool(thumb), duration=after.duration,
                      index_seconds=round((utcnow() - started).total_seconds(), 1) if started else None)
+            from mam.insights import start as insights  # once per indexed version (a replay queues nothing)
+
+            insights.on_ready(after)
         return {"status": "ready"}
     if info.status == "failed":
         reason = reasons.failure_reason(info.error_code)  # Twelve Labs' own text is for developers: logged only

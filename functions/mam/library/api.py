@@ -43,7 +43,8 @@ def list_videos(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
 
 def edit_video(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
-    """PATCH /videos/{id} {"title"?, "description"?} (the uploader or an admin): the video as it now stands."""
+    """PATCH /videos/{id} {"title"?, "description"?, "tags"?} (the uploader or an admin): the video as it now
+    stands."""
     from mam.library import editing, finding
 
     user = require_member(request, settings)
@@ -119,14 +120,77 @@ def reset(request: flask.Request, settings: Settings) -> dict[str, Any]:
 
 
 def search(request: flask.Request, settings: Settings) -> dict[str, Any]:
-    """GET /search?q=&options=&page_token=."""
+    """GET /search?q=&options=&page_token= (a later page of an image search: page_token without q)."""
     from mam.library import search as search_mod
 
     require_reader(request, settings)
+    token = search_mod.parse_token(request.args.get("page_token"))
+    if token and not (request.args.get("q") or "").strip():
+        return search_mod.search(settings, None, ["visual"], token)
     query = search_mod.parse_query(request.args.get("q"))
     options = search_mod.parse_options(request.args.get("options"))
-    token = search_mod.parse_token(request.args.get("page_token"))
     return search_mod.search(settings, query, options, token)
+
+
+MAX_IMAGE_BODY = 5 * 1024 * 1024 + 64 * 1024  # the image plus the multipart framing
+
+
+def search_image(request: flask.Request, settings: Settings) -> dict[str, Any]:
+    """POST /search/image (multipart, one file field `image`): checked before any Twelve Labs call."""
+    from werkzeug.exceptions import HTTPException
+
+    from mam.library import images
+    from mam.library import search as search_mod
+
+    require_reader(request, settings)
+    too_large = ApiError(413, "image_too_large", "This picture is larger than 5 MB. Use a smaller picture, or save "
+                                                 "it with lower quality, and try again.")
+    if (request.content_length or 0) > MAX_IMAGE_BODY:
+        raise too_large
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise ApiError(400, "image_missing", "Send the picture as multipart/form-data in a field named image.")
+    request.max_content_length = MAX_IMAGE_BODY
+    try:
+        upload = request.files.get("image")
+        data = upload.stream.read(images.MAX_BYTES + 1) if upload is not None else None
+    except HTTPException as exc:
+        if exc.code == 413:
+            raise too_large from None
+        raise ApiError(400, "image_unreadable", "The picture could not be read from the request. Try again.") from None
+    except OSError:
+        raise ApiError(408, "body_timeout", "The picture did not arrive in time; send it again.") from None
+    try:
+        checked = images.check(data)
+    except images.ImageRefused as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    name = f"query.{'png' if checked.kind == 'png' else 'jpg'}"
+    return search_mod.search(settings, None, ["visual"], None, image=(data or b"", name, checked.content_type))
+
+
+def insights(request: flask.Request, settings: Settings, video_id: str) -> dict[str, Any]:
+    """GET /videos/{id}/insights (readers)."""
+    from mam.library import insights as insights_mod
+
+    user = require_reader(request, settings)
+    return insights_mod.show(video_id, user)
+
+
+def regenerate_insights(request: flask.Request, settings: Settings, video_id: str):
+    """POST /videos/{id}/insights (the uploader or an admin): a new summary, 202."""
+    from mam.library import insights as insights_mod
+
+    user = require_member(request, settings)
+    result = insights_mod.regenerate(settings, video_id, user)
+    log.info("insights regenerate requested", uid=user.uid, video_id=video_id)
+    return result
+
+
+def captions(request: flask.Request, settings: Settings, video_id: str):
+    """GET /videos/{id}/captions.vtt (readers)."""
+    from mam.library import insights as insights_mod
+
+    require_reader(request, settings)
+    return insights_mod.captions(video_id)
 
 
 def sync(request: flask.Request, settings: Settings) -> dict[str, Any]:

@@ -123,6 +123,9 @@ def delete_one(settings: Settings, video_id: str, video: Video | None) -> Delete
         entry = delete_index_entry(settings, video) if video else False
         if video:
             store.delete_video(video_id)
+        from mam.store import insights
+
+        insights.delete(video_id)  # its summary and transcript go with it (a running task then finds no record)
     except StepFailed as exc:
         return DeleteResult(False, str(exc))
     except Exception as exc:  # noqa: BLE001 - one video's failure must not hide the others' results

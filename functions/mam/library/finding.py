@@ -33,7 +33,7 @@ MAX_PAGE_SIZE = 100
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 8
 MAX_SCAN = 1000  # rows read per request when words or dates are checked here
-FIND_PARAMS = ("q", "owner", "status", "from", "to", "sort", "cursor")
+FIND_PARAMS = ("q", "owner", "status", "from", "to", "sort", "cursor", "tag")
 OWNERS = ("everyone", "mine")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -49,17 +49,24 @@ class Find:
     date_to: str | None = None
     sort: str = "newest"
     page_size: int = DEFAULT_PAGE_SIZE
+    tag: str | None = None
 
     def spec(self, viewer: User | None) -> library_find.FindSpec:
-        term = max(self.words, key=len)[:find_fields.MAX_PREFIX] if self.words else None
+        # one array-contains per query: a tag takes it, and the title words are then checked on the rows read
+        term = max(self.words, key=len)[:find_fields.MAX_PREFIX] if self.words and not self.tag else None
         return library_find.FindSpec(sort=self.sort, owner_uid=viewer.uid if self.owner == "mine" and viewer else None,
-                                     status=self.status, term=term, created_from=self.date_from,
+                                     status=self.status, term=term, tag=self.tag, created_from=self.date_from,
                                      created_to=self.date_to)
+
+    def words_here(self) -> bool:
+        """The title words are (also) checked on the rows read."""
+        return bool(self.words) and (len(self.words) > 1 or bool(self.tag)
+                                     or any(len(w) > find_fields.MAX_PREFIX for w in self.words))
 
     def checks_here(self) -> bool:
         """Some of the filter is applied to the rows read rather than by the query."""
         dates = (self.date_from or self.date_to) and library_find.SORTS[self.sort][0] != "sort_created"
-        return len(self.words) > 1 or bool(dates) or any(len(w) > find_fields.MAX_PREFIX for w in self.words)
+        return self.words_here() or bool(dates)
 
 
 def wants_find(args: Mapping[str, str]) -> bool:
@@ -107,10 +114,17 @@ def parse(args: Mapping[str, str]) -> Find:
     end = _date(args["to"], "to", end=True) if args.get("to") else None
     if start and end and start >= end:
         raise _bad("invalid_dates", "The start date must be before the end date.")
+    tag = None
+    if args.get("tag"):
+        from mam.insights import tags
+
+        tag = tags.normal(args["tag"])
+        if not tag or len(tag) > tags.MAX_TAG_CHARS:
+            raise _bad("invalid_tag", f"tag must be 1 to {tags.MAX_TAG_CHARS} characters.")
     raw_size = args.get("page_size") or str(DEFAULT_PAGE_SIZE)
     if not raw_size.isdigit() or not 1 <= int(raw_size) <= MAX_PAGE_SIZE:
         raise _bad("invalid_page_size", f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}.")
-    return Find(words=words, owner=owner, status=status, sort=sort, page_size=int(raw_size),
+    return Find(words=words, owner=owner, status=status, sort=sort, page_size=int(raw_size), tag=tag,
                 date_from=find_fields.created_key(start) if start else None,
                 date_to=find_fields.created_key(end) if end else None)
 
@@ -159,7 +173,7 @@ def read_cursor(settings: Settings, find: Find, viewer: User | None, token: str)
 # ---- the page -------------------------------------------------------------------------------------------------
 def _matches(find: Find, video: Video) -> bool:
     """The part of the filter the query does not apply."""
-    if len(find.words) > 1 or any(len(w) > find_fields.MAX_PREFIX for w in find.words):
+    if find.words_here():
         title_words = find_fields.words(video.title)
         if not all(any(t.startswith(w) for t in title_words) for w in find.words):
             return False

@@ -62,19 +62,29 @@ def parse_token(raw: str | None) -> str | None:
     return raw
 
 
-def search(settings: Settings, query: str, options: list[str], page_token: str | None = None) -> dict[str, Any]:
-    """{"query", "results": [{"video": Video, "clips": [Clip]}], "next_page_token"} of one page."""
+def search(settings: Settings, query: str | None, options: list[str], page_token: str | None = None,
+           image: tuple[bytes, str, str] | None = None) -> dict[str, Any]:
+    """{"query", "kind", "results": [{"video": Video, "clips": [Clip]}], "next_page_token"} of one page: a text
+    search (`query`), a search by `image` (data, filename, content type; checked by `images.check` first), or a
+    later page of either (`page_token`; an image search's pages come without a query)."""
     from mam.clients import twelvelabs as tl
 
     client = tl.client_for(settings.twelvelabs)
+    kind = "text" if query is not None else "image"
+
+    def first_page():
+        if image is not None:
+            return client.search_image(image[0], image[1], image[2], PAGE_LIMIT)
+        return client.search(query or "", options, PAGE_LIMIT)
+
     try:
         try:
-            page = client.search_page(page_token) if page_token else client.search(query, options, PAGE_LIMIT)
+            page = client.search_page(page_token) if page_token else first_page()
         except tl.NotFound:
             if page_token:
                 raise
             client.forget_index()  # the index was deleted (reset, expiry): it is found or made again
-            page = client.search(query, options, PAGE_LIMIT)
+            page = first_page()
     except tl.TokenExpired:
         raise ApiError(400, "page_token_expired", "These results have expired. Run the search again.") from None
     except tl.RateLimited as exc:
@@ -89,12 +99,21 @@ def search(settings: Settings, query: str, options: list[str], page_token: str |
         if page_token:
             raise ApiError(400, "invalid_page_token", "These results are no longer available. Run the "
                                                       "search again.") from None
+        if image is not None:
+            raise ApiError(502, "search_failed", "The search service could not search with this picture. Try "
+                                                 "another picture.") from None
         raise ApiError(502, "search_failed", "The search service could not run this search. Try other words.") from None
+    from mam.library.insights import add_chapters
+
     results = join(settings, page.hits)
-    labels = matched_by(client, query, options, [r["_tl_video_id"] for r in results])
+    if query is None:  # a picture is matched by what is seen: Twelve Labs' `visual` alone
+        labels: dict[str, list[tuple]] = {r["_tl_video_id"]: [(0.0, float("inf"), "visual")] for r in results}
+    else:
+        labels = matched_by(client, query, options, [r["_tl_video_id"] for r in results])
     for r in results:
         r["clips"] = merge_clips(r.pop("_clips"), labels.get(r.pop("_tl_video_id")))
-    return {"query": query, "results": results, "next_page_token": page.next_page_token}
+    add_chapters(results)
+    return {"query": query, "kind": kind, "results": results, "next_page_token": page.next_page_token}
 
 
 def matched_by(client: Any, query: str, options: list[str], tl_video_ids: list[str]) -> dict[str, list[tuple]]:

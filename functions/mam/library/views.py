@@ -33,6 +33,7 @@ def video_json(video: Video, settings: Settings) -> dict[str, Any]:
         "thumbnail_url": b2.browser_url(settings.b2, video.b2_thumbnail),
         "playback_url": b2.browser_url(settings.b2, video.stored_key),
         "indexed": video.status == READY and bool(video.tl_video_id),
+        "tags": list(video.tags or []),
         **index_progress(video),
     }
 

@@ -1,7 +1,7 @@
 """Finding videos: the filtered, sorted, cursor-paged queries of the library, and the index each one needs.
 
 Every query is built from its `Shape` (`shape(spec)`): equality filters (`owner_uid`, `status`), at most one
-`array-contains` on `title_terms`, and one order field that also carries the cursor (and, for the date sorts, the
+`array-contains` (on `tags` for a tag filter, else on `title_terms`), and one order field that also carries the cursor (and, for the date sorts, the
 date range) as a range on that same field. `required_indexes()` lists the composite index of every shape that
 needs one; `tests/unit/test_firestore_indexes.py` checks them against `functions/firestore.indexes.json`, which
 `deploy.sh` applies (the local emulator does not enforce indexes, so nothing else would notice a missing one).
@@ -29,6 +29,7 @@ SORTS: dict[str, tuple[str, bool]] = {
 }
 EQUALITY_FIELDS = ("owner_uid", "status")  # canonical order in an index
 TERMS_FIELD = "title_terms"
+TAGS_FIELD = "tags"  # a tag filter takes the query's one array-contains; title words are then checked on the rows
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class FindSpec:
     owner_uid: str | None = None
     status: str | None = None
     term: str | None = None  # one folded title word prefix (at most MAX_PREFIX characters)
+    tag: str | None = None  # a normalised tag (mam.insights.tags); wins over `term` for the array-contains
     created_from: str | None = None
     created_to: str | None = None
 
@@ -82,14 +84,16 @@ class Shape:
 def shape(spec: FindSpec) -> Shape:
     """The shape of the query `page(spec, ...)` and `count(spec)` run."""
     equals = tuple(f for f in EQUALITY_FIELDS if getattr(spec, f) is not None)
-    return Shape(equals, TERMS_FIELD if spec.term is not None else None, spec.order_field, spec.descending)
+    contains = TAGS_FIELD if spec.tag is not None else TERMS_FIELD if spec.term is not None else None
+    return Shape(equals, contains, spec.order_field, spec.descending)
 
 
 def required_indexes() -> list[dict[str, Any]]:
     """The composite index of every query shape this module can build (each once)."""
     seen: dict[str, dict[str, Any]] = {}
-    for sort, owner, status, term in itertools.product(SORTS, (None, "u"), (None, "s"), (None, "t")):
-        s = shape(FindSpec(sort=sort, owner_uid=owner, status=status, term=term))
+    for sort, owner, status, term, tag in itertools.product(SORTS, (None, "u"), (None, "s"), (None, "t"),
+                                                            (None, "g")):
+        s = shape(FindSpec(sort=sort, owner_uid=owner, status=status, term=term, tag=tag))
         if s.needs_composite():
             index = {"collectionGroup": VIDEOS, "queryScope": "COLLECTION", "fields": s.index_fields()}
             seen[repr(index)] = index
@@ -106,7 +110,8 @@ def _query(spec: FindSpec, after: str | None):
     for field in s.equals:
         query = query.where(filter=FieldFilter(field, "==", getattr(spec, field)))
     if s.contains:
-        query = query.where(filter=FieldFilter(s.contains, "array_contains", spec.term))
+        value = spec.tag if s.contains == TAGS_FIELD else spec.term
+        query = query.where(filter=FieldFilter(s.contains, "array_contains", value))
     lower, lower_op, upper = None, ">=", None  # (on the order field) lower bound and op, exclusive upper bound
     if spec.date_in_query:
         lower, upper = spec.created_from, spec.created_to
