@@ -72,7 +72,7 @@ APIS=(iam.googleapis.com cloudresourcemanager.googleapis.com serviceusage.google
 RUNTIME_ROLES=(roles/datastore.user roles/cloudtasks.enqueuer roles/secretmanager.secretAccessor roles/logging.logWriter)
 # Firestore collections whose documents carry an expiry timestamp: collection:field (tests/deploy checks the code
 # for any other collection written with such a field).
-TTL_POLICIES=(index_hops:expire_at b2_events:expire_at)
+TTL_POLICIES=(index_hops:expire_at b2_events:expire_at insight_hops:expire_at)
 
 CHANGES=0
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
