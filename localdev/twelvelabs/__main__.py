@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="only this x-api-key is accepted (default: any non-empty key)")
     p.add_argument("--index-seconds", type=float, default=float(os.environ.get("TWELVELABS_INDEX_SECONDS", "10")),
                    help="time from task creation to ready (longer if understanding takes longer)")
+    p.add_argument("--analyze-seconds", type=float,
+                   default=float(os.environ.get("TWELVELABS_ANALYZE_SECONDS", "5")),
+                   help="time from analysis task creation to ready (longer if the analysis takes longer)")
     p.add_argument("--webhook-url", default=_default_webhook_url(),
                    help="POST index.task.ready/failed events here (default: $TWELVELABS_WEBHOOK_URL, else "
                         "$FUNCTION_URL_INDEX_VIDEOS/webhook, as the local stack sets it)")
@@ -56,10 +59,12 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(api_key=args.api_key, index_seconds=args.index_seconds, webhook_url=args.webhook_url,
                      webhook_secret=args.webhook_secret, data_dir=args.data_dir, workers=args.workers,
                      understanding=not args.no_understanding, search_ttl=args.search_ttl,
-                     allow_remote_fetch=args.allow_remote_fetch, public_url=args.public_url)
+                     allow_remote_fetch=args.allow_remote_fetch, public_url=args.public_url,
+                     analyze_seconds=args.analyze_seconds)
     server = make_server(args.host, args.port, app, threaded=True)
 
     def stop(signum, frame):  # stop the understanding workers too, then leave
+        app.extensions["twelvelabs.analyze"].shutdown()
         app.extensions["twelvelabs"].pipeline.shutdown()
         os._exit(0)
 

@@ -17,7 +17,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
+from . import analyze as analyze_mod
 from . import search as search_mod
+from .analyze_tasks import FailureRule as AnalyzeFailureRule
+from .errors import ApiError
 from .faults import Fault, Faults
 from .pipeline import Config, FailureRule, Pipeline, filename_of
 from .state import Index, Store, Task, Video, new_id, rfc3339
@@ -47,18 +50,10 @@ class Runtime:
     calls: Counter = field(default_factory=Counter)
 
 
-class ApiError(Exception):
-    """An error answer in Twelve Labs' shape: {"code", "message"}."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 def create_app(api_key: str | None = None, index_seconds: float = 10.0, webhook_url: str | None = None,
                webhook_secret: str | None = None, data_dir: str | None = None, workers: int = 1,
                understanding: bool = True, search_ttl: float = 3600.0, allow_remote_fetch: bool = False,
-               public_url: str | None = None) -> Flask:
+               public_url: str | None = None, analyze_seconds: float = 5.0) -> Flask:
     """Build the stand-in. `api_key` None accepts any non-empty x-api-key; `index_seconds` is the time a task
     takes from creation to ready (longer if understanding the video takes longer)."""
     app = Flask("twelvelabs_local")
@@ -71,7 +66,9 @@ def create_app(api_key: str | None = None, index_seconds: float = 10.0, webhook_
     rt = Runtime(store=store, pipeline=Pipeline(store, cfg, hooks), webhooks=hooks, faults=Faults(),
                  api_key=api_key, search_ttl=search_ttl, public_url=public_url)
     app.extensions["twelvelabs"] = rt
+    app.extensions["twelvelabs.analyze"] = analyze_mod.make_tasks(rt.pipeline, hooks, analyze_seconds)
     app.register_blueprint(api, url_prefix="/v1.3")
+    app.register_blueprint(analyze_mod.bp, url_prefix="/v1.3")
     app.register_blueprint(admin, url_prefix="/_admin")
     app.register_blueprint(served)
 
@@ -114,6 +111,7 @@ api = Blueprint("api", __name__)
 
 
 @api.before_request
+@analyze_mod.bp.before_request
 def _gate():
     r = rt()
     key = request.headers.get("x-api-key", "")
@@ -593,16 +591,53 @@ def admin_fail_task(task_id: str):
 
 @admin.put("/config")
 def admin_config():
-    """Change the indexing time of tasks created from now on: {"index_seconds": N}."""
+    """Change the time of tasks created from now on: {"index_seconds": N} and/or {"analyze_seconds": N}."""
     body = request.get_json(silent=True) or {}
-    try:
-        seconds = float(body["index_seconds"])
-    except (KeyError, TypeError, ValueError):
-        raise ApiError(400, "parameter_invalid", "Send {\"index_seconds\": number}.") from None
-    if not 0 <= seconds <= 86400:
-        raise ApiError(400, "parameter_invalid", "index_seconds must be between 0 and 86400.")
-    rt().pipeline.config.index_seconds = seconds
-    return {"index_seconds": seconds}
+    out = {}
+    for key in ("index_seconds", "analyze_seconds"):
+        if key not in body:
+            continue
+        try:
+            seconds = float(body[key])
+        except (TypeError, ValueError):
+            raise ApiError(400, "parameter_invalid", f"{key} must be a number.") from None
+        if not 0 <= seconds <= 86400:
+            raise ApiError(400, "parameter_invalid", f"{key} must be between 0 and 86400.")
+        out[key] = seconds
+    if not out:
+        raise ApiError(400, "parameter_invalid", "Send {\"index_seconds\": N} and/or {\"analyze_seconds\": N}.")
+    if "index_seconds" in out:
+        rt().pipeline.config.index_seconds = out["index_seconds"]
+    if "analyze_seconds" in out:
+        current_app.extensions["twelvelabs.analyze"].seconds = out["analyze_seconds"]
+    return out
+
+
+@admin.post("/analyze/failures")
+def admin_analyze_failure():
+    """Make analysis tasks whose video URL contains `match` fail with `message` ({"match","message","times"})."""
+    body = request.get_json(silent=True) or {}
+    rule = AnalyzeFailureRule(match=str(body.get("match", "")),
+                              message=str(body.get("message", "The video could not be analyzed.")),
+                              times=None if body.get("times") is None else int(body["times"]))
+    tasks = current_app.extensions["twelvelabs.analyze"]
+    tasks.failure_rules.append(rule)
+    return {"rules": len(tasks.failure_rules)}, 201
+
+
+@admin.delete("/analyze/failures")
+def admin_clear_analyze_failures():
+    current_app.extensions["twelvelabs.analyze"].failure_rules.clear()
+    return "", 204
+
+
+@admin.post("/analyze/tasks/<task_id>/fail")
+def admin_fail_analyze_task(task_id: str):
+    """Fail one analysis task now with {"message"}."""
+    body = request.get_json(silent=True) or {}
+    ok = current_app.extensions["twelvelabs.analyze"].fail(task_id, str(body.get("message",
+                                                                               "The video could not be analyzed.")))
+    return {"failed": ok}
 
 
 @admin.put("/webhook")

@@ -229,11 +229,15 @@ class Pipeline:
             idx = self.store.indexes.get(task.index_id)
             opts = idx.options() if idx else set()
         if not self.config.understanding:
-            self._understood(task_id, {"speech": [], "ocr": [], "transcript": []})
+            self._understood(task_id, {"speech": [], "ocr": [], "transcript": [], "scenes": [], "keyframes": []})
             return
         self._understand(task_id, path, speech="audio" in opts and facts.has_audio, ocr="visual" in opts)
 
-    def _download(self, url: str, path: str) -> None:
+    def download(self, url: str, path: str, limit: int = MAX_BYTES) -> None:
+        """Fetch `url` to `path` under the same rules as tasks (loopback only unless allowed); Rejected if not."""
+        self._download(url, path, limit)
+
+    def _download(self, url: str, path: str, limit: int = MAX_BYTES) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Reject("parameter_invalid", "video_url must be an http(s) URL of the raw media file.")
@@ -248,14 +252,19 @@ class Pipeline:
                 with open(path, "wb") as fh:
                     for chunk in resp.iter_content(1 << 20):
                         size += len(chunk)
-                        if size > MAX_BYTES:
-                            raise _Reject("video_filesize_too_large", "The video is larger than 2 GB.")
+                        if size > limit:
+                            raise _Reject("video_filesize_too_large",
+                                          f"The file is larger than {limit / 1024**2:g} MB.")
                         fh.write(chunk)
         except requests.RequestException as exc:
             raise _Reject("video_url_unreachable", f"video_url could not be fetched ({type(exc).__name__}).") from exc
 
-    def _check(self, p: media.Probe) -> tuple[str, str] | None:
-        lim = self.config.limits
+    def check(self, p: media.Probe, lim: Limits | None = None) -> tuple[str, str] | None:
+        """(code, message) when a probed video breaks `lim` (default: the indexing limits), else None."""
+        return self._check(p, lim)
+
+    def _check(self, p: media.Probe, lim: Limits | None = None) -> tuple[str, str] | None:
+        lim = lim or self.config.limits
         if p.duration < lim.min_duration:
             return "video_duration_too_short", f"The video is {p.duration:.1f} s long; at least {lim.min_duration:g} s is required."
         if p.duration > lim.max_duration:
@@ -270,20 +279,41 @@ class Pipeline:
         return None
 
     def _understand(self, task_id: str, path: str, speech: bool, ocr: bool) -> None:
-        key = f"{_sha256(path)}:{int(speech)}{int(ocr)}"
-        with self.store.lock:
-            if key in self._cache:
-                cached = self._cache[key]
-            else:
-                cached = None
-                fut = self._inflight.get(key)
-                if fut is None:
-                    fut = self._executor().submit(understand.analyze, path, speech, ocr)
-                    self._inflight[key] = fut
+        # the picture (scene cuts, keyframes for image search) is looked at whenever the visual option is on
+        key, cached, fut = self._lookup(path, speech, ocr, pictures=ocr)
         if cached is not None:
             self._understood(task_id, cached)
             return
         fut.add_done_callback(lambda f: self._understood_future(task_id, key, f))
+
+    def _lookup(self, path: str, speech: bool, ocr: bool, pictures: bool) -> tuple[str, dict | None, Future]:
+        """(cache key, cached understanding or None, running future) of `path`, starting the work if needed."""
+        key = f"{_sha256(path)}:{int(speech)}{int(ocr)}{int(pictures)}"
+        with self.store.lock:
+            if key in self._cache:
+                return key, self._cache[key], None  # type: ignore[return-value]
+            fut = self._inflight.get(key)
+            if fut is None:
+                fut = self._executor().submit(understand.analyze, path, speech, ocr, pictures)
+                self._inflight[key] = fut
+                fut.add_done_callback(lambda f: self._cached(key, f))
+        return key, None, fut
+
+    def _cached(self, key: str, fut: Future) -> None:
+        with self.store.lock:
+            self._inflight.pop(key, None)
+            if not fut.cancelled() and fut.exception() is None:
+                self._cache[key] = fut.result()
+
+    def understanding_of(self, path: str, speech: bool, timeout: float = 1800.0) -> dict:
+        """Everything the stand-in extracts from `path` (speech when asked and `understanding` is on, on-screen
+        text, scene cuts, keyframes), from the SHA-256 cache when the same file was seen before; blocks."""
+        if not self.config.understanding:  # --no-understanding: only the cheap picture facts
+            speech = ocr = False
+        else:
+            ocr = True
+        _, cached, fut = self._lookup(path, speech, ocr, pictures=True)
+        return cached if cached is not None else fut.result(timeout=timeout)
 
     def _understood_future(self, task_id: str, key: str, fut: Future) -> None:
         try:
@@ -291,10 +321,6 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - a crashed worker must not leave the task in "indexing"
             log.error("understanding for task %s failed: %s", task_id, exc)
             result = None
-        with self.store.lock:
-            self._inflight.pop(key, None)
-            if result is not None:
-                self._cache[key] = result
         if result is None:
             self.fail(task_id, "internal_error", "The video could not be analysed.")
         else:
@@ -347,10 +373,15 @@ class Pipeline:
         return out if ok else None
 
 
-class _Reject(Exception):
+class Rejected(Exception):
+    """A fetched or probed file the API refuses: `code`, `message`."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+_Reject = Rejected
 
 
 def _ext(filename: str) -> str:

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from typing import Any
 
-from . import media
+from . import media, visual
 
 TESSERACT = os.environ.get("TESSERACT", "tesseract")
 FRAME_EVERY = 2.0  # seconds between OCR frames
@@ -47,13 +47,21 @@ def warm() -> bool:
     return True
 
 
-def analyze(path: str, speech: bool = True, ocr: bool = True) -> dict[str, Any]:
-    """Words with times from speech and on-screen text: {"speech": [...], "ocr": [...], "transcript": [...]}."""
-    out: dict[str, Any] = {"speech": [], "ocr": [], "transcript": []}
+def analyze(path: str, speech: bool = True, ocr: bool = True, pictures: bool = False) -> dict[str, Any]:
+    """Words with times from speech and on-screen text, and with `pictures` the scene cuts and keyframe
+    features: {"speech", "ocr", "transcript", "scenes", "keyframes"}."""
+    out: dict[str, Any] = {"speech": [], "ocr": [], "transcript": [], "scenes": [], "keyframes": []}
     if speech:
         out["speech"], out["transcript"] = transcribe(media.speech_pcm(path))
     if ocr:
         out["ocr"] = read_text(path)
+    if pictures:
+        try:
+            duration = media.probe(path).duration
+        except media.MediaError:
+            return out
+        out["scenes"] = visual.scene_cuts(path)
+        out["keyframes"] = visual.keyframes(path, duration, out["scenes"])
     return out
 
 
@@ -125,8 +133,9 @@ def _ocr_words(listing: str, mode: str, times: list[float]) -> list[dict]:
             continue
         t = times[page]
         for w in _WORD.findall(text.lower()):
-            if len(w) >= 2:
-                words.append({"w": w, "s": round(max(0.0, t - half), 2), "e": round(t + half, 2)})
+            if len(w) >= 2:  # x/y (top-left in the scaled frame) keep a caption's words in reading order
+                words.append({"w": w, "s": round(max(0.0, t - half), 2), "e": round(t + half, 2),
+                              "x": int(row.get("left") or 0), "y": int(row.get("top") or 0)})
     return words
 
 

@@ -39,6 +39,7 @@ class Delivery:
     delivered_at: float | None = None
     body: bytes = b""
     history: list = field(default_factory=list)
+    url: str = ""               # where it goes (shown in an analysis task's `webhooks`)
 
 
 class Webhooks:
@@ -82,6 +83,20 @@ class Webhooks:
             self.deliveries.append(d)
             self.deliveries = self.deliveries[-1000:]
         self._put(time.time(), d)
+
+    def analyze_event(self, status: str, data: dict) -> Delivery | None:
+        """Queue analyze.task.<status> (ready, failed, canceled) with `data` (the task snapshot the docs list:
+        id, custom_id, created_at, video_source, status, error); None when webhooks are off."""
+        if not self.enabled:
+            return None
+        event = {"id": f"whe_{new_id()}", "created_at": rfc3339(time.time()), "type": f"analyze.task.{status}",
+                 "data": data}
+        d = Delivery(event["id"], event["type"], data["id"], body=json.dumps(event, separators=(",", ":")).encode())
+        with self._lock:
+            self.deliveries.append(d)
+            self.deliveries = self.deliveries[-1000:]
+        self._put(time.time(), d)
+        return d
 
     def _put(self, when: float, d: Delivery) -> None:
         with self._lock:

@@ -20,7 +20,7 @@ import requests
 from localdev.processes import Service, free_port, start
 
 _STANDIN_ENV = {"TWELVELABS_API_KEY", "TWELVELABS_WEBHOOK_URL", "TWELVELABS_WEBHOOK_SECRET",
-                "TWELVELABS_INDEX_SECONDS", "FUNCTION_URL_INDEX_VIDEOS"}
+                "TWELVELABS_INDEX_SECONDS", "TWELVELABS_ANALYZE_SECONDS", "FUNCTION_URL_INDEX_VIDEOS"}
 
 
 class StandIn:
