@@ -41,5 +41,5 @@ def filename(title: str) -> str:
     """`<title>.vtt` with only letters, digits, spaces, '.', '_' and '-' (accents dropped), at most 80 characters."""
     plain = unicodedata.normalize("NFKD", title or "")
     plain = "".join(c for c in plain if not unicodedata.combining(c))
-    safe = " ".join(_UNSAFE.sub(" ", plain).split()).strip(" .")[:80].strip(" .")
+    safe = re.sub(r"\.{2,}", ".", " ".join(_UNSAFE.sub(" ", plain).split())).strip(" .")[:80].strip(" .")
     return (safe or "captions") + ".vtt"
