@@ -4,6 +4,7 @@ recorder of what the page showed over time (statuses, test ids), installed befor
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from pathlib import Path
 
 import requests
@@ -175,3 +176,73 @@ def text_history(page, testid: str) -> list[str]:
 def status_history(page, testid: str, video_id: str) -> list[str]:
     """Statuses the element `testid` of `video_id` went through, in order, without repeats."""
     return page.evaluate("k => window.__e2e.statuses[k] || []", f"{testid}:{video_id}")
+
+
+# ---- issue 14: indexed videos with their insights, frames of a video ---------------------------------------------
+def index_and_wait_ready(stack: Stack, api: Api, ids: list[str], timeout: float = 150) -> None:
+    """Sync the bucket (adds the files put there), send `ids` for indexing, wait until each is Ready."""
+    from mam import store
+
+    api.post("library", "/sync")
+    queued = api.post("index_videos", "/index", {"ids": ids})["queued"]
+    assert sorted(queued) == sorted(ids), queued
+
+    def settled() -> dict | None:
+        got = {i: store.get_video(i) for i in ids}
+        return got if all(v and v.status in ("ready", "failed") for v in got.values()) else None
+
+    got = wait_until(settled, timeout, f"{ids} to be indexed")
+    failed = {i: v.status_reason for i, v in got.items() if v.status != "ready"}
+    assert not failed, f"indexing failed: {failed}"
+
+
+def insights(stack: Stack, token: str, video_id: str) -> dict:
+    """GET /videos/{id}/insights as the front end reads it."""
+    resp = requests.get(f"{stack.url('library')}/videos/{video_id}/insights",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert resp.status_code == 200, f"insights of {video_id}: {resp.status_code} {resp.text[:300]}"
+    return resp.json()
+
+
+def wait_insights_ready(stack: Stack, token: str, video_id: str, timeout: float = 180) -> dict:
+    """Wait until the video's insights are made (enqueued when it became Ready); fails on failed/skipped."""
+    def settled() -> dict | None:
+        got = insights(stack, token, video_id)
+        return got if got["state"] in ("ready", "failed", "skipped") else None
+
+    got = wait_until(settled, timeout, f"the insights of {video_id}", interval=1.0)
+    assert got["state"] == "ready", f"insights of {video_id}: {got['state']}: {got.get('message')}"
+    return got
+
+
+def extract_frame(video: Path, at: float, out: Path, size: str | None = None) -> Path:
+    """The frame of `video` at `at` seconds as a JPEG or PNG (by `out`'s suffix), optionally scaled to `size` (WxH)."""
+    scale = ["-vf", f"scale={size.replace('x', ':')}"] if size else []
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-ss", f"{at:.3f}", "-i", str(video), "-frames:v", "1",
+                    *scale, str(out)], check=True, capture_output=True, timeout=60)
+    return out
+
+
+def demo_video(out_dir: Path, name: str) -> Path:
+    """One of localdev/demo's videos (made with ffmpeg and espeak-ng, as the local stack seeds them) as a file."""
+    from localdev import demo
+
+    found = next((d for d in demo.DEMOS if d.name == name), None)
+    assert found is not None, f"localdev/demo has no demo named {name}"
+    return demo.make_video(found, out_dir / f"{found.name}.mp4")
+
+
+def still_picture(out: Path, size: str) -> Path:
+    """A still picture (ffmpeg's test pattern) of `size` (WxH) as JPEG or PNG by `out`'s suffix."""
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}",
+                    "-frames:v", "1", str(out)], check=True, capture_output=True, timeout=60)
+    return out
+
+
+def multi_scene_demo(out_dir: Path) -> Path:
+    """localdev/demo's multi-scene video (3+ visually distinct scenes, each with its caption and narration)."""
+    from localdev import demo
+
+    make = getattr(demo, "make_multi_scene", None)
+    assert make is not None, "localdev/demo has no multi-scene demo yet (issue 14, the Twelve Labs stand-in's part)"
+    return make(out_dir)

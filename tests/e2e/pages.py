@@ -232,3 +232,47 @@ class ResultPage:
 
     def paused(self) -> bool:
         return self.page.locator(tid("video-player")).evaluate("v => v.paused")
+
+
+@dataclass
+class InsightsPanel:
+    """The video page's summary, chapters, transcript, tags and player tools (issue 14)."""
+
+    page: Page
+
+    def wait_ready(self, timeout_ms: int = 60_000) -> None:
+        expect(self.page.locator(tid("insights"))).to_have_attribute("data-state", "ready", timeout=timeout_ms)
+
+    def chapters(self) -> Locator:
+        return self.page.locator(tid("chapter-item"))
+
+    def transcript_lines(self) -> Locator:
+        return self.page.locator(tid("transcript-line"))
+
+    def current_time(self) -> float:
+        return self.page.locator(tid("video-player")).evaluate("v => v.currentTime")
+
+    def wait_time_near(self, seconds: float, tolerance: float = 1.0, timeout_ms: int = 15_000) -> float:
+        """Wait until the player's position is within [seconds, seconds + tolerance] (it may be playing)."""
+        self.page.wait_for_function(
+            "([s, tol]) => { const v = document.querySelector('[data-testid=video-player]');"
+            " return v && v.readyState >= 1 && v.currentTime >= s - 0.05 && v.currentTime <= s + tol }",
+            arg=[seconds, tolerance], timeout=timeout_ms)
+        return self.current_time()
+
+    def caption_cues(self, timeout_ms: int = 15_000) -> list[dict]:
+        """Cues of the player's captions track once the browser has loaded them."""
+        handle = self.page.wait_for_function(
+            "() => { const v = document.querySelector('[data-testid=video-player]');"
+            " const t = v && [...v.textTracks].find(t => t.kind === 'captions');"
+            " return t && t.cues && t.cues.length ? [...t.cues].map(c => ({start: c.startTime, end: c.endTime,"
+            " text: c.text, lang: t.language, mode: t.mode})) : null }", timeout=timeout_ms)
+        return handle.json_value()
+
+    def find_scenes(self) -> None:
+        self.page.locator(tid("find-scenes")).click()
+
+
+def search_by_image_file(page: Page, path: str) -> None:
+    """Choose a picture with the search box's picture button (its file input)."""
+    page.locator(tid("search-image-input")).set_input_files(path)

@@ -79,7 +79,7 @@ export function insightsView(opts: Options): InsightsView {
   const status = h('div', { class: 'insights-status', 'data-testid': 'insights-status', role: 'status' })
   const summaryBox = h('div', { class: 'insights-summary' })
   const highlightsBox = h('div', { class: 'insights-highlights' })
-  const tagsBox = h('section', { class: 'tags-box', 'data-testid': 'video-tags', 'aria-labelledby': 'tags-heading' })
+  const tagsBox = h('section', { class: 'tags-box card', 'data-testid': 'video-tags', 'aria-labelledby': 'tags-heading' })
   const insightsCard = h('section', { class: 'insights card', 'data-testid': 'insights', 'aria-labelledby': 'insights-heading' },
     h('div', { class: 'insights-head' }, h('h2', { class: 'side-title', id: 'insights-heading' }, 'Summary'), status),
     summaryBox, highlightsBox)
@@ -187,7 +187,7 @@ export function insightsView(opts: Options): InsightsView {
       insights = await getInsights(video.id, signal)
     } catch (err) {
       if (signal.aborted) return
-      if (err instanceof ApiError && err.status === 404) { main.hidden = true; return }
+      if (err instanceof ApiError && err.status === 404) { insightsCard.hidden = true; return } // an API without insights
       showStatus('failed', (err as Error).message, false)
       schedule() // a network or server error: ask again later, slower each time
       return
