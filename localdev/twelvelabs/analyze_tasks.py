@@ -191,7 +191,7 @@ class AnalyzeTasks:
             outcome: tuple = ("ok", gen, duration)
         except ApiError as exc:
             outcome = ("failed", exc.message)
-        except Exception as exc:  # noqa: BLE001 - a crash must end the task, not leave it processing
+        except Exception as exc:  # a crash must end the task, not leave it processing
             log.exception("analysis task %s crashed", task_id)
             outcome = ("failed", f"The video could not be analyzed ({type(exc).__name__}).")
         rule = self._rule(task)

@@ -22,7 +22,7 @@ from . import search as search_mod
 from .analyze_tasks import FailureRule as AnalyzeFailureRule
 from .errors import ApiError
 from .faults import Fault, Faults
-from .pipeline import Config, FailureRule, Pipeline, filename_of
+from .pipeline import Config, FailureRule, Pipeline, Rejected, filename_of
 from .state import Index, Store, Task, Video, new_id, rfc3339
 from .webhooks import Webhooks
 
@@ -470,7 +470,27 @@ def delete_video(index_id: str, video_id: str):
 @api.post("/search")
 def search_create():
     r = rt()
-    return search_mod.create(r.store, request.form, r.search_ttl, lambda v, at: thumb_url(v.id, at))
+    return search_mod.create(r.store, request.form, r.search_ttl, lambda v, at: thumb_url(v.id, at),
+                             files=request.files, fetch=_fetch_image)
+
+
+def _fetch_image(url: str) -> bytes:
+    """A query_media_url image, fetched under the task rules (loopback only unless allowed), at most 5 MB."""
+    folder = os.path.join(rt().pipeline.config.data_dir, "queries")
+    os.makedirs(folder, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="query-", dir=folder)
+    os.close(fd)
+    try:
+        rt().pipeline.download(url, path, limit=5 * 1024**2)
+        with open(path, "rb") as fh:
+            return fh.read()
+    except Rejected as exc:
+        code = "parameter_invalid"
+        msg = "The query image is larger than 5 MB." if exc.code == "video_filesize_too_large" else \
+            f"query_media_url could not be used: {exc.message}"
+        raise search_mod.SearchError(code, msg) from None
+    finally:
+        os.remove(path)
 
 
 @api.get("/search/<page_token>")

@@ -70,7 +70,7 @@ def generate(ins: Insight, prompt: str | None, json_schema: dict | None, max_tok
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = plain_text(ins, prompt or "")
-    input_tokens = tokens(prompt or "") + int(math.ceil(ins.duration * 10))  # ~10 tokens/s of video
+    input_tokens = tokens(prompt or "") + math.ceil(ins.duration * 10)  # ~10 tokens/s of video
     finish, warning = "stop", None
     if max_tokens is not None and tokens(text) > max_tokens:
         text, finish, warning = text[: max_tokens * 4], "length", TRUNCATED

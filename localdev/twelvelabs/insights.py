@@ -4,6 +4,7 @@ speech pauses when the picture never changes), highlights (the best-weighted sen
 strongest on-screen phrase, topics and hashtags from keywords. No canned text."""
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -157,7 +158,7 @@ def chapter_bounds(start: float, end: float, scenes: list[float], utts: list[Seg
         if start + MIN_CHAPTER <= c <= end - MIN_CHAPTER and (not cuts or c - cuts[-1] >= MIN_CHAPTER):
             cuts.append(round(c, 2))
     if not cuts and len(utts) > 1:
-        gaps = [((b.start - a.end), round((a.end + b.start) / 2, 2)) for a, b in zip(utts, utts[1:])
+        gaps = [((b.start - a.end), round((a.end + b.start) / 2, 2)) for a, b in itertools.pairwise(utts)
                 if b.start - a.end >= PAUSE]
         room = max(0, int((end - start) // 15))
         for _, at in sorted(gaps, reverse=True)[:room]:

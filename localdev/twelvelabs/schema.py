@@ -75,13 +75,12 @@ def _check(node: Any, root: dict, where: str, position: str, name: str | None) -
         if node.get("format") not in TIMESTAMP_FORMATS:
             raise SchemaError(400, f"{where}.format: format is required for timestamp type; allowed values: "
                                    f"{', '.join(TIMESTAMP_FORMATS)}")
-    elif "format" in node:
-        if "string" not in types or node["format"] not in STRING_FORMATS:
-            raise SchemaError(400, f"{where}.format must be one of {', '.join(sorted(STRING_FORMATS))} on a string.")
-    if name in RESERVED:
-        if any(t in ("boolean", "object", "array", "null") for t in types) or ("string" in types and "format" in node):
-            raise SchemaError(400, f"{where}: {name} must be declared as number, integer, string without format "
-                                   "or timestamp.")
+    elif "format" in node and ("string" not in types or node["format"] not in STRING_FORMATS):
+        raise SchemaError(400, f"{where}.format must be one of {', '.join(sorted(STRING_FORMATS))} on a string.")
+    if name in RESERVED and (any(t in ("boolean", "object", "array", "null") for t in types)
+                             or ("string" in types and "format" in node)):
+        raise SchemaError(400, f"{where}: {name} must be declared as number, integer, string without format "
+                               "or timestamp.")
     for key in INT_ONLY:
         if key in node and (types != ["integer"] or not isinstance(node[key], (int, float))):
             raise SchemaError(422, f"{where}: {key} is supported only for the integer type.")
@@ -164,9 +163,9 @@ def clock(seconds: float, millis: bool = True) -> str:
     """hh:mm:ss.fff (or hh:mm:ss rounded); negative values become zero."""
     seconds = max(0.0, float(seconds))
     if not millis:
-        s = int(round(seconds))
+        s = round(seconds)
         return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    ms = int(round(seconds * 1000))
+    ms = round(seconds * 1000)
     return f"{ms // 3600000:02d}:{ms % 3600000 // 60000:02d}:{ms % 60000 // 1000:02d}.{ms % 1000:03d}"
 
 
@@ -392,7 +391,7 @@ class Filler:
         else:
             v = seg.start if ctx is not None else ins.duration
         if integer:
-            v = int(round(v))
+            v = round(v)
             lo = node.get("minimum", None)
             hi = node.get("maximum", None)
             if "exclusiveMinimum" in node:

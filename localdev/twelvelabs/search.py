@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import ranking
+from . import image_search, ranking
 from .state import SearchSession, Store, Video, new_id, rfc3339
 
 OPTIONS = ("visual", "audio", "transcription")
@@ -56,17 +56,28 @@ def query_tokens(text: str) -> int:
     return sum(max(1, math.ceil(len(p) / 4)) for p in _PIECE.findall(text))
 
 
-def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video, float], str]) -> dict:
-    """Run a text search described by multipart `form`; returns the first page."""
+def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video, float], str],
+           files: Any = None, fetch: Callable[[str], bytes] | None = None) -> dict:
+    """Run a text, image or composed (image + text) search described by multipart `form` (+ `files`, with
+    `fetch` getting query_media_url images); returns the first page."""
     index_id = (form.get("index_id") or "").strip()
     if not index_id:
         raise SearchError("parameter_not_provided", "The index_id parameter is required.")
-    if form.get("query_media_type") or form.get("query_media_url") or form.get("query_media_file"):
-        raise SearchError("search_option_not_supported", "The local Twelve Labs supports text queries only.")
+    media_type = (form.get("query_media_type") or "").strip()
+    urls = [u.strip() for u in form.getlist("query_media_url") if u.strip()]
+    uploads = [f for f in (files.getlist("query_media_file") if files is not None else []) if f]
+    images: list[bytes] = []
+    if media_type or urls or uploads:
+        if media_type != "image":
+            raise SearchError("parameter_invalid", "query_media_type must be image for a media query.")
+        try:
+            images = image_search.collect(uploads, urls, fetch or _no_fetch)
+        except image_search.ImageQueryError as exc:
+            raise SearchError(exc.code, exc.message) from None
     query = (form.get("query_text") or "").strip()
-    if not query:
+    if not query and not images:
         raise SearchError("parameter_not_provided", "The query_text parameter is required.")
-    if query_tokens(query) > MAX_QUERY_TOKENS:
+    if query and query_tokens(query) > MAX_QUERY_TOKENS:
         raise SearchError("parameter_invalid", f"query_text is too long ({MAX_QUERY_TOKENS} tokens at most).")
     options = list(dict.fromkeys(options_of(form.getlist("search_options"))))
     if not options:
@@ -74,6 +85,8 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
     bad = [o for o in options if o not in OPTIONS]
     if bad:
         raise SearchError("parameter_invalid", f"Unknown search option(s): {', '.join(bad)}.")
+    if images and "visual" not in options:
+        raise SearchError("search_option_not_supported", "Image queries need the visual search option.")
     bad = [o for o in options_of(form.getlist("transcription_options")) if o not in TRANSCRIPTION_OPTIONS]
     if bad:
         raise SearchError("parameter_invalid", f"Unknown transcription option(s): {', '.join(bad)}.")
@@ -112,8 +125,16 @@ def create(store: Store, form: Any, ttl: float, clip_thumbnail: Callable[[Video,
         generation = idx.generation
     chosen = [v for v in videos if matches(v, flt)]
     by_id = {v.id: v for v in chosen}
-    clips = ranking.rank([(v.id, float(v.system_metadata.get("duration") or 0), v.understanding) for v in chosen],
-                         query, options, operator)
+    pool_videos = [(v.id, float(v.system_metadata.get("duration") or 0), v.understanding) for v in chosen]
+    if images:  # the picture (and the words in it, plus any query_text words) against keyframes
+        try:
+            queries = [image_search.features(img) for img in images]
+        except image_search.ImageQueryError as exc:
+            raise SearchError(exc.code, exc.message) from None
+        clips = image_search.rank(pool_videos, queries, frozenset(ranking.query_terms(query)) if query else
+                                  frozenset())
+    else:
+        clips = ranking.rank(pool_videos, query, options, operator)
 
     def clip_json(rank_no: int, c: ranking.Clip) -> dict:
         # no score, confidence or matched modality: Marengo 3.0 answers with the rank alone
@@ -238,3 +259,7 @@ def matches(video: Video, flt: dict) -> bool:
         elif have != want:
             return False
     return True
+
+
+def _no_fetch(url: str) -> bytes:
+    raise SearchError("parameter_invalid", "query_media_url cannot be fetched here.")
