@@ -1,6 +1,7 @@
 """Demo content for the local stack: a few short videos made on the spot (an ffmpeg test pattern, a drawn
 caption, an espeak-ng narration) put into the local bucket's videos prefix and discovered, so the library shows
-something real on a fresh machine and indexing/search have words to find.
+something real on a fresh machine and indexing/search have words to find. One of them (`MULTI_SCENE`) has three
+visually distinct scenes, each with its own caption and narration, so generated chapters have real cuts to follow.
 
 `python -m localdev.demo` (the local runner calls it after bootstrap). Idempotent: a video already in the
 bucket is not made again, and discovering a known file changes nothing.
@@ -42,8 +43,82 @@ SIZE = "640x360"       # Twelve Labs needs at least 360 px on each side
 MIN_SECONDS = 6.0      # and at least 4 s; the narration decides the rest
 
 
-def make_video(demo: Demo, path: Path) -> Path:
+@dataclass(frozen=True)
+class Scene:
+    """One scene of a multi-scene demo: ffmpeg lavfi source, on-screen caption, narration."""
+
+    source: str
+    caption: str
+    narration: str
+
+
+@dataclass(frozen=True)
+class MultiDemo:
+    """A demo video made of scenes shown one after the other (hard cuts)."""
+
+    name: str
+    scenes: tuple[Scene, ...]
+
+
+# Plain, far-apart colours: ffmpeg's scene detection sees each cut, tesseract reads each caption.
+MULTI_SCENE = MultiDemo("City_tour_three_stops", (
+    Scene("color=c=navy", "HARBOUR", "Our city tour starts at the harbour, where fishing boats rest by the pier."),
+    Scene("color=c=darkorange", "OLD MARKET", "Next we walk through the old market and taste fresh bread and cheese."),
+    Scene("color=c=darkgreen", "CASTLE HILL", "The tour ends on castle hill with a view over the whole city."),
+))
+SCENE_MIN_SECONDS = 5.0  # each scene; the three together last well over 15 s
+SEEDED: tuple[Demo | MultiDemo, ...] = (*DEMOS, MULTI_SCENE)
+
+
+def _narrate(text: str, wav: str) -> float:
+    """espeak-ng `text` into `wav`; its length in seconds."""
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", wav, text], check=True, capture_output=True,
+                   timeout=30)
+    with wave.open(wav) as w:
+        return w.getnframes() / w.getframerate()
+
+
+def _band(caption_file: str) -> str:
+    # white text on a solid band across the picture: what OCR (the Twelve Labs stand-in runs tesseract) reads
+    # reliably; a busy pattern right behind the letters defeats it
+    return ("drawbox=x=0:y=ih/2-ih/8:w=iw:h=ih/4:color=black:t=fill,"
+            f"drawtext=textfile='{caption_file}':fontsize=h/8:fontcolor=white:x=(w-text_w)/2:y=(h-text_h)/2")
+
+
+def make_multi_scene(out_dir: Path, demo: MultiDemo = MULTI_SCENE) -> Path:
+    """Render the multi-scene demo into `out_dir` (file named after it); returns its path."""
+    return make_video(demo, Path(out_dir) / f"{demo.name}.mp4")
+
+
+def _make_scenes(demo: MultiDemo, path: Path) -> Path:
+    """Each scene rendered with its caption and narration, joined by the concat filter in one encode."""
+    with tempfile.TemporaryDirectory(prefix="mam-demo-") as tmp:
+        inputs: list[str] = []
+        graph: list[str] = []
+        for i, scene in enumerate(demo.scenes):
+            wav = os.path.join(tmp, f"narration{i}.wav")
+            seconds = max(SCENE_MIN_SECONDS, _narrate(scene.narration, wav) + 1.0)
+            caption = os.path.join(tmp, f"caption{i}.txt")
+            Path(caption).write_text(scene.caption)
+            sep = ":" if "=" in scene.source else "="
+            inputs += ["-f", "lavfi", "-t", f"{seconds:.2f}", "-i", f"{scene.source}{sep}size={SIZE}:rate=12",
+                       "-i", wav]
+            graph.append(f"[{2 * i}:v]{_band(caption)},format=yuv420p,setsar=1[v{i}]")
+            graph.append(f"[{2 * i + 1}:a]aformat=sample_rates=22050:channel_layouts=mono,apad,"
+                         f"atrim=0:{seconds:.2f}[a{i}]")
+        joined = "".join(f"[v{i}][a{i}]" for i in range(len(demo.scenes)))
+        graph.append(f"{joined}concat=n={len(demo.scenes)}:v=1:a=1[v][a]")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", ";".join(graph),
+                        "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "30",
+                        "-threads", "1", "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", str(path)],
+                       check=True, capture_output=True, timeout=120)
+    return path
+
+
+def make_video(demo: Demo | MultiDemo, path: Path) -> Path:
     """Render one demo video (H.264/AAC MP4, faststart) to `path`."""
+    if isinstance(demo, MultiDemo):
+        return _make_scenes(demo, path)
     with tempfile.TemporaryDirectory(prefix="mam-demo-") as tmp:
         wav = os.path.join(tmp, "narration.wav")
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", wav, demo.narration], check=True,
@@ -52,10 +127,7 @@ def make_video(demo: Demo, path: Path) -> Path:
             seconds = max(MIN_SECONDS, w.getnframes() / w.getframerate() + 1.0)
         caption = os.path.join(tmp, "caption.txt")
         Path(caption).write_text(demo.caption)
-        # white text on a solid band across the pattern: what OCR (the Twelve Labs stand-in runs tesseract)
-        # reads reliably; a busy pattern right behind the letters defeats it
-        draw = ("drawbox=x=0:y=ih/2-ih/8:w=iw:h=ih/4:color=black:t=fill,"
-                f"drawtext=textfile='{caption}':fontsize=h/8:fontcolor=white:x=(w-text_w)/2:y=(h-text_h)/2")
+        draw = _band(caption)
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y",
                         "-f", "lavfi", "-i", f"{demo.pattern}=size={SIZE}:rate=12", "-i", wav,
                         "-filter_complex", f"[0:v]{draw},format=yuv420p[v];[1:a]apad[a]",
@@ -68,12 +140,12 @@ def make_video(demo: Demo, path: Path) -> Path:
     return path
 
 
-def key_of(prefix: str, demo: Demo) -> str:
+def key_of(prefix: str, demo: Demo | MultiDemo) -> str:
     """Bucket key of a demo video."""
     return f"{prefix}{demo.name}.mp4"
 
 
-def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
+def seed(demos: tuple[Demo | MultiDemo, ...] = SEEDED) -> dict[str, list[str]]:
     """Put the demo videos that are missing into the bucket and discover every one of them.
 
     Needs the stack's settings in the environment (B2_*, TRANSLOADIT_*, FIRESTORE_EMULATOR_HOST, GCP_PROJECT). Returns
@@ -92,7 +164,7 @@ def seed(demos: tuple[Demo, ...] = DEMOS) -> dict[str, list[str]]:
     uploaded: list[str] = []
     if missing:
         with tempfile.TemporaryDirectory(prefix="mam-demo-") as tmp:
-            def render(demo: Demo) -> tuple[Demo, Path]:
+            def render(demo: Demo | MultiDemo) -> tuple[Demo | MultiDemo, Path]:
                 return demo, make_video(demo, Path(tmp) / f"{demo.name}.mp4")
 
             with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
