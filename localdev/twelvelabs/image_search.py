@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
-from . import media, visual
+from . import media, understand, visual
 from .ranking import STOPWORDS, Clip, _window
 
 MAX_IMAGES = 10
@@ -75,15 +75,22 @@ def features(data: bytes) -> visual.Query:
 
 
 def read_words(src: str, tmp: str) -> set[str]:
-    """Words tesseract reads (confidence >= 30) in an image, grey and scaled to 720-1440 px high like video frames."""
-    grey = os.path.join(tmp, "grey.png")
-    res = subprocess.run([media.FFMPEG, "-nostdin", "-v", "error", "-y", "-i", src, "-frames:v", "1",
-                          "-vf", "scale=-2:'min(max(ih,720),1440)',format=gray", grey], capture_output=True, timeout=30,
-                         check=False)
-    if res.returncode != 0:
-        return set()
+    """Words tesseract reads (confidence >= 30) in an image, grey and scaled to 720-1440 px high like video
+    frames, read as is and with only its near-white pixels kept (as the video OCR does)."""
+    words: set[str] = set()
+    for n, extra in enumerate(("", "," + understand.BRIGHT_TEXT)):
+        grey = os.path.join(tmp, f"grey{n}.png")
+        res = subprocess.run([media.FFMPEG, "-nostdin", "-v", "error", "-y", "-i", src, "-frames:v", "1",
+                              "-vf", f"scale=-2:'min(max(ih,720),1440)',format=gray{extra}", grey],
+                             capture_output=True, timeout=30, check=False)
+        if res.returncode == 0:
+            words |= _tesseract_words(grey)
+    return words
+
+
+def _tesseract_words(image: str) -> set[str]:
     try:
-        out = subprocess.run([TESSERACT, grey, "stdout", "--psm", "11", "tsv"], capture_output=True, timeout=60,
+        out = subprocess.run([TESSERACT, image, "stdout", "--psm", "11", "tsv"], capture_output=True, timeout=60,
                              check=False)
     except (OSError, subprocess.TimeoutExpired):
         return set()

@@ -75,10 +75,11 @@ def thumbnail(path: str, at: float, out: str, width: int = 640) -> None:
         raise MediaError("ffmpeg could not extract a thumbnail")
 
 
-def frames(path: str, every: float, out_dir: str, max_frames: int) -> list[tuple[float, str]]:
-    """Grey PNG frames every `every` seconds (at most `max_frames`), scaled up for OCR: [(time, file)]."""
+def frames(path: str, every: float, out_dir: str, max_frames: int, extra: str = "") -> list[tuple[float, str]]:
+    """Grey PNG frames every `every` seconds (at most `max_frames`), scaled up for OCR, then the `extra` filter
+    if any: [(time, file)]."""
     res = _run([FFMPEG, "-nostdin", "-v", "error", "-y", "-i", path, "-an",
-                "-vf", f"fps=1/{every:.3f},scale=-2:'max(ih,720)',format=gray",
+                "-vf", f"fps=1/{every:.3f},scale=-2:'max(ih,720)',format=gray{',' + extra if extra else ''}",
                 "-frames:v", str(max_frames), os.path.join(out_dir, "f%05d.png")], 300)
     if res.returncode != 0:
         return []

@@ -20,6 +20,9 @@ OCR_MIN_CONF = 30.0
 # words the other misses on busy synthetic backgrounds, so both run and their words are joined.
 OCR_MODES = ("11", "3")
 # ASR speed/quality: "best" = pocketsphinx defaults (~0.5x real time on one core); "fast" ~3x quicker, rougher
+# White captions on a mid-grey box over a mid-grey picture defeat tesseract's own binarisation (the text and the
+# background land on the same side); keeping only near-white pixels, black on white, reads them.
+BRIGHT_TEXT = "lut=c0='if(gte(val,200),0,255)'"
 ASR_PROFILES = {"best": {}, "fast": {"maxhmmpf": 3000, "fwdflat": False}}
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _decoder = None  # one pocketsphinx decoder per worker process (loading the model takes ~1 s)
@@ -96,17 +99,19 @@ def transcribe(pcm: bytes) -> tuple[list[dict], list[dict]]:
 
 
 def read_text(path: str) -> list[dict]:
-    """On-screen words [{w, s, e, text}] from tesseract on frames taken every FRAME_EVERY seconds."""
-    with tempfile.TemporaryDirectory(prefix="tl-ocr-") as tmp:
-        shots = media.frames(path, FRAME_EVERY, tmp, MAX_FRAMES)
-        if not shots:
-            return []
-        listing = os.path.join(tmp, "frames.txt")
-        with open(listing, "w") as fh:
-            fh.write("\n".join(f for _, f in shots) + "\n")
-        words = []
-        for mode in OCR_MODES:
-            words += _ocr_words(listing, mode, [t for t, _ in shots])
+    """On-screen words [{w, s, e, x, y}] from tesseract on frames taken every FRAME_EVERY seconds: grey frames
+    (both OCR_MODES) and the same frames with only near-white pixels kept as black on white (BRIGHT_TEXT)."""
+    words = []
+    for variant, modes in (("", OCR_MODES), (BRIGHT_TEXT, ("11",))):
+        with tempfile.TemporaryDirectory(prefix="tl-ocr-") as tmp:
+            shots = media.frames(path, FRAME_EVERY, tmp, MAX_FRAMES, variant)
+            if not shots:
+                return _merge_repeats(words)
+            listing = os.path.join(tmp, "frames.txt")
+            with open(listing, "w") as fh:
+                fh.write("\n".join(f for _, f in shots) + "\n")
+            for mode in modes:
+                words += _ocr_words(listing, mode, [t for t, _ in shots])
     return _merge_repeats(words)
 
 

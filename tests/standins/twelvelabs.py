@@ -1,5 +1,5 @@
 """Helpers for tests and benchmarks that drive the Twelve Labs stand-in: run it on a free port, serve a folder over
-HTTP, make short videos with spoken words (espeak-ng) and on-screen text (ffmpeg drawtext)."""
+HTTP, make short videos with spoken words (espeak-ng) and on-screen text (ffmpeg drawtext), alone or as hard-cut scenes."""
 from __future__ import annotations
 
 import contextlib
@@ -103,3 +103,28 @@ def make_video(path: str | os.PathLike, speech: str = "", caption: str = "", sec
                         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac",
                         "-movflags", "+faststart", path], check=True, capture_output=True)
     return path
+
+
+def make_scenes(path: str | os.PathLike, scenes: list[tuple[str, str, str]], seconds: float = 5.0) -> tuple[str, list[float]]:
+    """An MP4 of hard-cut scenes, each `(speech, caption, colour)` made by `make_video` (at least `seconds` long)
+    and joined without re-encoding; returns (path, the times where scenes 2.. start)."""
+    path = str(path)
+    with tempfile.TemporaryDirectory(prefix="mkscenes-") as tmp:
+        parts, cuts, at = [], [], 0.0
+        for i, (speech, caption, color) in enumerate(scenes):
+            part = make_video(os.path.join(tmp, f"part{i}.mp4"), speech, caption, seconds=seconds, color=color)
+            parts.append(part)
+            if i:
+                cuts.append(round(at, 2))
+            at += _duration(part)
+        listing = os.path.join(tmp, "parts.txt")
+        Path(listing).write_text("".join(f"file '{p}'\n" for p in parts))
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", listing,
+                        "-c", "copy", "-movflags", "+faststart", path], check=True, capture_output=True)
+    return path, cuts
+
+
+def _duration(path: str) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
