@@ -240,9 +240,7 @@ def still_picture(out: Path, size: str) -> Path:
 
 
 def multi_scene_demo(out_dir: Path) -> Path:
-    """localdev/demo's multi-scene video (3+ visually distinct scenes, each with its caption and narration)."""
+    """localdev/demo's multi-scene video (three visually distinct scenes, each with its caption and narration)."""
     from localdev import demo
 
-    make = getattr(demo, "make_multi_scene", None)
-    assert make is not None, "localdev/demo has no multi-scene demo yet (issue 14, the Twelve Labs stand-in's part)"
-    return make(out_dir)
+    return demo.make_multi_scene(out_dir)

@@ -5,7 +5,7 @@ import {
   type Video,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
-import { clock, isoDuration, stopwatch } from '../format'
+import { clock, dateTime, isoDuration, stopwatch } from '../format'
 import { captureFrame } from '../frame-capture'
 import { searchByImage } from '../image-query'
 import {
@@ -275,7 +275,7 @@ export function insightsView(opts: Options): InsightsView {
       offer ? h('div', { class: 'title-suggestion', 'data-testid': 'title-suggestion' },
         h('span', { class: 'muted' }, 'Suggested title: '), h('q', { 'data-testid': 'title-suggestion-text' }, offer), useTitle) : null,
       i.generated_at && i.state === 'ready'
-        ? h('p', { class: 'insights-when muted' }, 'Made by Twelve Labs on ', h('time', { datetime: i.generated_at }, new Date(i.generated_at).toLocaleString()), '.')
+        ? h('p', { class: 'insights-when muted' }, 'Made by Twelve Labs on ', h('time', { datetime: i.generated_at }, dateTime(i.generated_at)), '.')
         : null)
   }
 
