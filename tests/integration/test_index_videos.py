@@ -381,7 +381,10 @@ def test_webhook_signature_cases(fns, twelvelabs, demo_token, clip_bytes, clean_
     unknown = json.dumps({"id": "whe_2", "type": "index.task.ready", "data": {"id": "nope"}}).encode()
     assert _hook(fns, unknown, sign_webhook(SECRET, unknown)).json() == {"ignored": "unknown task"}
     other = json.dumps({"id": "whe_3", "type": "analyze.task.ready", "data": {"id": "x"}}).encode()
-    assert _hook(fns, other, sign_webhook(SECRET, other)).json() == {"ignored": "analyze.task.ready"}
+    # an analysis event goes to the insights (mam.insights.worker); no run waits on this task
+    assert _hook(fns, other, sign_webhook(SECRET, other)).json() == {"ignored": "unknown analyze task"}
+    unknown_kind = json.dumps({"id": "whe_4", "type": "index.task.created", "data": {"id": "x"}}).encode()
+    assert _hook(fns, unknown_kind, sign_webhook(SECRET, unknown_kind)).json() == {"ignored": "index.task.created"}
     bad = b"[1,2"
     resp = _hook(fns, bad, sign_webhook(SECRET, bad))
     assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
