@@ -334,7 +334,8 @@ class Filler:
             m = rx.search(c)
             if m and m.group(0):
                 return m.group(0)
-        return candidates[0] if candidates else ""  # validation will refuse it
+        made = shortest_match(pattern)  # nothing extracted fits: the shortest string the pattern allows
+        return made if made is not None else (candidates[0] if candidates else "")
 
     def _string_candidates(self, n: str, ctx: Segment | None) -> list[str]:
         ins = self.ins
@@ -421,3 +422,52 @@ def fill(schema: dict, insight: Insight, seed: str) -> Any:
     value = Filler(insight, schema, seed).value(schema)
     validate(value, schema)
     return value
+
+
+def shortest_match(pattern: str) -> str | None:
+    """A short string matching `pattern` (built from its parse tree), or None for constructs it cannot build."""
+    from re import _parser as sre  # type: ignore[attr-defined]  # the stdlib's own regex parser
+
+    def build(items) -> str:
+        out = []
+        for op, arg in items:
+            name = str(op)
+            if name == "LITERAL":
+                out.append(chr(arg))
+            elif name == "NOT_LITERAL":
+                out.append("a" if chr(arg) != "a" else "b")
+            elif name == "ANY":
+                out.append("a")
+            elif name == "IN":
+                out.append(_in(arg))
+            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                lo, _, sub = arg
+                out.append(build(sub) * lo)
+            elif name == "SUBPATTERN":
+                out.append(build(arg[-1]))
+            elif name == "BRANCH":
+                out.append(build(arg[1][0]))
+            elif name == "AT":
+                continue
+            else:
+                raise ValueError(name)
+        return "".join(out)
+
+    def _in(items) -> str:
+        for op, arg in items:
+            name = str(op)
+            if name == "NEGATE":
+                return "a"
+            if name == "LITERAL":
+                return chr(arg)
+            if name == "RANGE":
+                return chr(arg[0])
+            if name == "CATEGORY":
+                return {"CATEGORY_DIGIT": "0", "CATEGORY_SPACE": " "}.get(str(arg), "a")
+        return "a"
+
+    try:
+        made = build(sre.parse(pattern))
+    except (ValueError, TypeError, re.error):
+        return None
+    return made if re.search(pattern, made) else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import http.server
+import itertools
 import json
 import threading
 import time
@@ -13,11 +14,10 @@ from typing import ClassVar
 
 import jsonschema
 import pytest
+from standins.twelvelabs import StandIn, make_scenes, make_video, serve_dir
 from twelvelabs import TwelveLabs
 from twelvelabs.core.api_error import ApiError
 from twelvelabs.errors import BadRequestError, ConflictError, NotFoundError
-
-from standins.twelvelabs import StandIn, make_scenes, make_video, serve_dir
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -111,7 +111,7 @@ def test_sync_answer_is_schema_valid_and_its_chapters_follow_the_scene_cuts(tour
     assert len(chapters) == len(SCENES)
     starts = [c["start"] for c in chapters]
     assert starts[0] == 0 and all(abs(s - cut) < 0.3 for s, cut in zip(starts[1:], media["cuts"], strict=True))
-    assert all(a["end"] == b["start"] for a, b in zip(chapters, chapters[1:]))  # contiguous, no overlap
+    assert all(a["end"] == b["start"] for a, b in itertools.pairwise(chapters))  # contiguous, no overlap
     # each chapter is titled by the caption shown in that scene (tesseract), not by a canned label
     assert [c["title"].lower() for c in chapters] == [caption.lower() for _, caption, _ in SCENES]
     assert all(c["summary"] for c in chapters) and data["summary"]
@@ -191,17 +191,17 @@ def test_unsupported_schema_keywords_are_refused(client, files, schema):
 def test_refusals_of_the_request_itself(client, files):
     url = video(files, "tour.mp4")
     cases = [
-        (dict(video=url, image=[{"name": "a", "url": "https://example.com/a.jpg"}], prompt="x"), "parameter_invalid"),
-        (dict(prompt="no media"), "parameter_not_provided"),
-        (dict(video=url, model_name="pegasus1.2"), "parameter_invalid"),
-        (dict(video={"type": "url", "url": "ftp://example.com/v.mp4"}), "parameter_invalid"),
-        (dict(video={"type": "url", "url": "https://example.com/v.mp4"}), "parameter_invalid"),  # loopback only
-        (dict(video=url, temperature=1.5), "parameter_invalid"),
-        (dict(video=url, start_time=3, end_time=3.5), "parameter_invalid"),
-        (dict(video=url, response_format={"type": "json_schema", "json_schema": {
-            "type": "object", "properties": {"at": {"type": "timestamp"}}}}), "parameter_invalid"),
-        (dict(video=video(files, "blink.mp4")), "video_duration_too_short"),
-        (dict(video=video(files, "missing.mp4")), "video_url_unreachable"),
+        ({"video": url, "image": [{"name": "a", "url": "https://example.com/a.jpg"}], "prompt": "x"}, "parameter_invalid"),
+        ({"prompt": "no media"}, "parameter_not_provided"),
+        ({"video": url, "model_name": "pegasus1.2"}, "parameter_invalid"),
+        ({"video": {"type": "url", "url": "ftp://example.com/v.mp4"}}, "parameter_invalid"),
+        ({"video": {"type": "url", "url": "https://example.com/v.mp4"}}, "parameter_invalid"),  # loopback only
+        ({"video": url, "temperature": 1.5}, "parameter_invalid"),
+        ({"video": url, "start_time": 3, "end_time": 3.5}, "parameter_invalid"),
+        ({"video": url, "response_format": {"type": "json_schema", "json_schema": {
+            "type": "object", "properties": {"at": {"type": "timestamp"}}}}}, "parameter_invalid"),
+        ({"video": video(files, "blink.mp4")}, "video_duration_too_short"),
+        ({"video": video(files, "missing.mp4")}, "video_url_unreachable"),
     ]
     for kwargs, code in cases:
         with pytest.raises(BadRequestError) as err:

@@ -7,10 +7,9 @@ import subprocess
 import time
 
 import pytest
+from standins.twelvelabs import StandIn, make_scenes, make_video, serve_dir
 from twelvelabs import TwelveLabs
 from twelvelabs.errors import BadRequestError
-
-from standins.twelvelabs import StandIn, make_scenes, make_video, serve_dir
 
 pytestmark = pytest.mark.timeout(180)
 
