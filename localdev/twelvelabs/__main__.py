@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="signing key of the TL-Signature header")
     p.add_argument("--data-dir", default=None, help="where fetched videos/thumbnails go (default: a temp dir)")
     p.add_argument("--workers", type=int, default=1, help="processes doing speech/OCR understanding")
-    p.add_argument("--no-understanding", action="store_true", help="skip speech/OCR (search finds nothing)")
+    p.add_argument("--no-understanding", action="store_true", help="indexing skips speech/OCR (search finds nothing); analyze still reads captions and cuts")
     p.add_argument("--search-ttl", type=float, default=3600.0, help="seconds a search page token lives")
     p.add_argument("--allow-remote-fetch", action="store_true", help="also fetch non-loopback video URLs")
     p.add_argument("--public-url", default=None, help="base of thumbnail/HLS URLs (default: the request host)")

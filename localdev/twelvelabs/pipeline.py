@@ -306,13 +306,11 @@ class Pipeline:
                 self._cache[key] = fut.result()
 
     def understanding_of(self, path: str, speech: bool, timeout: float = 1800.0) -> dict:
-        """Everything the stand-in extracts from `path` (speech when asked and `understanding` is on, on-screen
-        text, scene cuts, keyframes), from the SHA-256 cache when the same file was seen before; blocks."""
-        if not self.config.understanding:  # --no-understanding: only the cheap picture facts
-            speech = ocr = False
-        else:
-            ocr = True
-        _, cached, fut = self._lookup(path, speech, ocr, pictures=True)
+        """Everything the stand-in extracts from `path` (speech when asked and `understanding` is on; on-screen
+        text, scene cuts, keyframes always), from the SHA-256 cache when the same file was seen before; blocks."""
+        if not self.config.understanding:  # --no-understanding: no speech, but captions and cuts (a few seconds)
+            speech = False
+        _, cached, fut = self._lookup(path, speech, True, pictures=True)
         return cached if cached is not None else fut.result(timeout=timeout)
 
     def _understood_future(self, task_id: str, key: str, fut: Future) -> None:
