@@ -24,7 +24,7 @@ from e2e.helpers import (
     wait_insights_ready,
 )
 from e2e.media import probe
-from e2e.pages import App, InsightsPanel, SearchPage, search_by_image_file, tid
+from e2e.pages import App, InsightsPanel, SearchPage, search_by_image_file
 from localdev.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -153,18 +153,30 @@ def test_a_picture_the_api_would_refuse_gets_a_sentence_and_is_not_sent(page, ap
     assert page.errors == []
 
 
-def test_a_picture_dropped_on_the_search_box_is_searched(page, app, indexed):
-    frame = extract_frame(indexed["files"]["other"], 2.0, indexed["media"] / "dropped.jpg")
+DROP = """([bytes, name, type]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name, { type }));
+    const form = document.querySelector('[data-testid=search-form]');
+    for (const kind of ['dragenter', 'dragover', 'drop'])
+      form.dispatchEvent(new DragEvent(kind, { dataTransfer: dt, bubbles: true, cancelable: true }));
+}"""
+PASTE = """([bytes, name, type]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name, { type }));
+    const input = document.querySelector('[data-testid=search-input]');
+    input.focus();
+    input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+}"""
+
+
+@pytest.mark.parametrize(("how", "which", "suffix"), [("drop", "other", "jpg"), ("paste", "scenes", "png")])
+def test_a_picture_dropped_on_or_pasted_into_the_search_box_is_searched(page, app, indexed, how, which, suffix):
+    """The browser's own drop and paste events, carrying the file in a DataTransfer as a real drag or paste does."""
+    frame = extract_frame(indexed["files"][which], 2.0, indexed["media"] / f"{how}.{suffix}")
     app.open("/")
-    # a real drop: a DataTransfer holding the file, dispatched on the search form as the browser does
-    data = list(frame.read_bytes())
-    page.evaluate("""([bytes, name]) => {
-        const dt = new DataTransfer();
-        dt.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/jpeg' }));
-        const form = document.querySelector('[data-testid=search-form]');
-        for (const type of ['dragenter', 'dragover', 'drop'])
-          form.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
-    }""", [data, frame.name])
+    kind = "image/jpeg" if suffix == "jpg" else "image/png"
+    page.evaluate(DROP if how == "drop" else PASTE, [list(frame.read_bytes()), frame.name, kind])
     expect(page).to_have_url(re.compile(r"#/search\?image="))
-    expect(SearchPage(page).results().first).to_have_attribute("data-video-id", indexed["ids"]["other"])
+    expect(SearchPage(page).results().first).to_have_attribute("data-video-id", indexed["ids"][which])
+    expect(page.get_by_test_id("search-input")).to_have_value("")  # a picture search has no words
     assert page.errors == []

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from e2e.helpers import (
@@ -15,6 +17,7 @@ from e2e.helpers import (
     delete_prefix,
     index_and_wait_ready,
     index_seconds,
+    insights,
     multi_scene_demo,
     put_file,
     wait_insights_ready,
@@ -114,7 +117,7 @@ def test_a_transcript_line_seeks_and_find_counts_the_matches(page, app, demo):
     find.fill(word)
     count = page.get_by_test_id("transcript-count")
     expect(count).to_have_text(f"1 of {expected} {'match' if expected == 1 else 'matches'}")
-    expect(page.get_by_test_id("transcript-match-current")).to_have_text(re.compile(re.escape(word), re.I))
+    expect(page.get_by_test_id("transcript-match-current")).to_have_text(re.compile(re.escape(word), re.IGNORECASE))
     if expected > 1:
         page.get_by_test_id("transcript-next").click()
         expect(count).to_have_text(f"2 of {expected} matches")
@@ -141,7 +144,7 @@ def test_captions_play_in_the_player_and_download_as_webvtt(page, app, demo):
         page.get_by_test_id("download-captions").click()
     download = info.value
     assert download.suggested_filename.endswith(".vtt")
-    body = open(download.path(), encoding="utf-8").read()
+    body = Path(download.path()).read_text(encoding="utf-8")
     assert body.startswith("WEBVTT")
     assert made["transcript"][0]["text"].strip() in body
     assert page.errors == []
@@ -179,4 +182,46 @@ def test_tags_are_shown_and_a_tag_filters_the_library(page, app, demo):
     page.wait_for_selector("html[data-ready]")
     expect(page.get_by_test_id("find-tag")).to_have_value("film test")
     expect(app.library.tiles()).to_have_count(1)
+    assert page.errors == []
+
+
+def test_the_title_suggestion_becomes_the_title_in_one_click(page, app, demo):
+    from mam import store
+
+    suggestion = demo["insights"]["title_suggestion"]
+    assert suggestion, "the analyze answer carries a title suggestion"
+    open_video(app, demo["id"])
+    expect(page.get_by_test_id("title-suggestion-text")).to_have_text(suggestion)
+    page.get_by_test_id("use-title").click()
+    expect(page.get_by_test_id("video-title")).to_have_text(suggestion)
+    expect(page.get_by_test_id("title-suggestion")).to_have_count(0)  # nothing left to suggest
+    assert store.get_video(demo["id"]).title == suggestion
+    assert page.errors == []
+
+
+def test_regenerating_shows_progress_and_the_page_updates_by_itself(page, app, demo, full_stack):
+    from mam import store
+
+    before = insights(full_stack, demo["token"], demo["id"])["generated_at"]
+    # tags the owner set are theirs: regenerating must not replace them with generated ones
+    edited = requests.patch(f"{full_stack.url('library')}/videos/{demo['id']}", json={"tags": ["kept tag"]},
+                            headers={"Authorization": f"Bearer {demo['token']}"}, timeout=30)
+    assert edited.status_code == 200, edited.text
+    open_video(app, demo["id"])
+    page.get_by_test_id("insights-regenerate").click()
+    app.confirm()
+    card = page.get_by_test_id("insights")
+    # the 202 answer (queued) is shown at once, with a progress bar and a sentence; no Regenerate while it runs
+    expect(card).to_have_attribute("data-state", re.compile(r"^(queued|generating)$"))
+    expect(page.get_by_test_id("insights-status").locator("progress")).to_be_visible()
+    expect(page.get_by_test_id("insights-message")).not_to_be_empty()
+    expect(page.get_by_test_id("insights-regenerate")).to_have_count(0)
+    # polling (2 s, then longer) brings the new insights without a reload
+    expect(card).to_have_attribute("data-state", "ready", timeout=90_000)
+    expect(page.get_by_test_id("chapter-item")).to_have_count(len(demo["insights"]["chapters"]))
+    after = insights(full_stack, demo["token"], demo["id"])["generated_at"]
+    assert after and after != before
+    expect(page.get_by_test_id("tag-chip")).to_have_count(1)
+    expect(page.get_by_test_id("tag-chip")).to_have_attribute("data-tag", "kept tag")
+    assert store.get_video(demo["id"]).tags == ["kept tag"]
     assert page.errors == []

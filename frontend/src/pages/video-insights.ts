@@ -1,7 +1,7 @@
 /** The video page's insights: summary and title suggestion, highlights, tags, chapters and the transcript (click
  * to seek, the current one highlighted while playing), captions in the player, "Find scenes like this". */
 import {
-  ApiError, editVideo, fetchCaptions, getInsights, regenerateInsights, type Chapter, type Insights, type TranscriptLine,
+  ApiError, editVideo, fetchCaptions, getInsights, getVideo, regenerateInsights, type Chapter, type Insights, type TranscriptLine,
   type Video,
 } from '../api'
 import { h, icon, ICONS, replace } from '../dom'
@@ -67,6 +67,7 @@ export function insightsView(opts: Options): InsightsView {
   let pollTimer = 0
   let captionsUrl: string | null = null
   let captionsFor = '' // generated_at of the insights the captions were fetched for
+  let expectRun = 0 // the video just became Ready: a few more asks while its run may not be queued yet
 
   // ---- layout ----
   const findScenes = h('button', {
@@ -183,6 +184,7 @@ export function insightsView(opts: Options): InsightsView {
   // ---- insights: load, poll while in flight, render ----
   async function load(): Promise<void> {
     window.clearTimeout(pollTimer)
+    const wasRunning = insights != null && INSIGHTS_IN_FLIGHT.has(insights.state)
     try {
       insights = await getInsights(video.id, signal)
     } catch (err) {
@@ -194,8 +196,19 @@ export function insightsView(opts: Options): InsightsView {
     }
     if (signal.aborted) return
     render(insights)
-    if (INSIGHTS_IN_FLIGHT.has(insights.state)) schedule()
+    if (INSIGHTS_IN_FLIGHT.has(insights.state)) { expectRun = 0; schedule() }
+    else if (insights.state === 'none' && expectRun > 0) { expectRun -= 1; schedule() }
     else pollDelay = null
+    if (wasRunning && insights.state === 'ready') void refreshTags() // a finished run may have set the tags
+  }
+  async function refreshTags(): Promise<void> {
+    try {
+      const fresh = await getVideo(video.id, signal)
+      if (signal.aborted || sameTags(fresh.tags ?? [], video.tags ?? [])) return
+      video = { ...video, tags: fresh.tags ?? [] }
+      opts.onVideo(video)
+      renderTags()
+    } catch { /* the tags shown stay; a reload shows the new ones */ }
   }
   function schedule(): void {
     pollDelay = nextPollDelay(pollDelay)
@@ -455,5 +468,11 @@ export function insightsView(opts: Options): InsightsView {
 
   renderTags()
   void load()
-  return { main, side, refresh: () => { if (!insights || !INSIGHTS_IN_FLIGHT.has(insights.state)) void load() } }
+  const refresh = () => {
+    if (insights && INSIGHTS_IN_FLIGHT.has(insights.state)) return // already asking
+    expectRun = 3
+    pollDelay = null
+    void load()
+  }
+  return { main, side, refresh }
 }
