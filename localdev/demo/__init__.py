@@ -62,10 +62,13 @@ class MultiDemo:
 
 # Plain, far-apart colours: ffmpeg's scene detection sees each cut, tesseract reads each caption.
 MULTI_SCENE = MultiDemo("City_tour_three_stops", (
-    Scene("color=c=navy", "HARBOUR", "Our city tour starts at the harbour, where fishing boats rest by the pier."),
-    Scene("color=c=darkorange", "OLD MARKET", "Next we walk through the old market and taste fresh bread and cheese."),
-    Scene("color=c=darkgreen", "CASTLE HILL", "The tour ends on castle hill with a view over the whole city."),
-))
+    Scene("color=c=navy", "HARBOUR",
+          "Our tour of the city starts at the harbour. The fishing boats are back from the sea."),
+    Scene("color=c=darkorange", "OLD MARKET",
+          "Then we walk to the old market. People buy fresh bread, fruit and cheese."),
+    Scene("color=c=darkgreen", "CASTLE HILL",
+          "The last stop is the castle on the hill. From the top you can see the whole city."),
+))  # plain words and short sentences: what the stand-in's speech recogniser gets mostly right
 SCENE_MIN_SECONDS = 5.0  # each scene; the three together last well over 15 s
 SEEDED: tuple[Demo | MultiDemo, ...] = (*DEMOS, MULTI_SCENE)
 
