@@ -225,6 +225,10 @@ def test_regenerate_permissions_and_conflicts(fns, twelvelabs, ready_video, clip
     resp = regenerate(fns, not_ready, demo_token)
     assert resp.status_code == 409 and resp.json()["error"]["code"] == "not_ready"
 
+    # tags the owner (here an admin) edited are never replaced by generated ones
+    edited = requests.patch(f"{fns.url['library']}/videos/{ready_video}", json={"tags": ["#Harbour", "Boats"]},
+                            headers=auth(demo_token), timeout=30)
+    assert edited.status_code == 200 and edited.json()["tags"] == ["harbour", "boats"]
     before = record(ready_video)
     analyses = tl_calls(twelvelabs).get("POST /analyze", 0)
     resp = regenerate(fns, ready_video, demo_token)  # the admin
@@ -236,6 +240,9 @@ def test_regenerate_permissions_and_conflicts(fns, twelvelabs, ready_video, clip
     assert after.state == "ready" and after.run == before.run + 1
     assert after.calls == {"retrieve": 1, "analyze": 1}
     assert tl_calls(twelvelabs).get("POST /analyze", 0) == analyses + 1
+    from mam import store
+
+    assert store.get_video(ready_video).tags == ["harbour", "boats"]
 
 
 def test_a_video_shorter_than_four_seconds_is_skipped_without_a_call(fns, twelvelabs, clip_bytes, demo_token):
