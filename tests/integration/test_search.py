@@ -77,7 +77,7 @@ def test_results_are_ranked_grouped_by_video_and_joined_with_the_library(fn, lib
     assert resp.status_code == 200, resp.text
     body = resp.json()
     ids = library["ids"]
-    assert body["query"] == "cats playing" and body["next_page_token"] is None
+    assert body["query"] == "cats playing" and body["kind"] == "text" and body["next_page_token"] is None
     # the cats video (both words, spoken and shown) before the cat nap (one word); no ocean; the three entries
     # that map to no current record are skipped, so every video appears once
     assert [r["video"]["id"] for r in body["results"]] == [ids["cats"], ids["nap"]]
@@ -86,14 +86,15 @@ def test_results_are_ranked_grouped_by_video_and_joined_with_the_library(fn, lib
     assert set(top["video"]) == {"id", "title", "description", "owner", "created_at", "updated_at", "status",
                                  "status_reason", "duration", "size", "width", "height", "thumbnail_url",
                                  "playback_url", "indexed", "index_started_at", "index_progress",
-                                 "index_estimate_seconds"}
+                                 "index_estimate_seconds", "tags"}
     # Twelve Labs gives ranks, no scores: videos come by their best clip's rank, clips best first
     best = [min(c["rank"] for c in r["clips"]) for r in body["results"]]
     assert best == sorted(best)  # not from 1: the best ranks may belong to entries skipped as unknown
     clips = top["clips"]
     assert clips and [c["rank"] for c in clips] == sorted(c["rank"] for c in clips)
     for clip in clips:
-        assert set(clip) == {"start", "end", "rank", "thumbnail_url", "matched", "transcript"}
+        assert set(clip) == {"start", "end", "rank", "thumbnail_url", "matched", "transcript", "chapter"}
+        assert clip["chapter"] is None  # no insights made for these videos
         assert 0 <= clip["start"] < clip["end"] <= 5.5
     thumb = requests.get(clips[0]["thumbnail_url"], timeout=10)
     assert thumb.status_code == 200 and thumb.content[:3] == b"\xff\xd8\xff"
@@ -107,7 +108,7 @@ def test_search_options_choose_what_is_searched(fn, library):
     heard = fn.get("/search", params={"q": "sofa window dog", "options": "audio"}).json()["results"]
     assert [r["video"]["id"] for r in heard] == [library["ids"]["nap"]]  # only ever said, never shown
     assert fn.get("/search", params={"q": "sofa window dog", "options": "visual"}).json()["results"] == []
-    assert fn.get("/search", params={"q": "zebra"}).json() == {"query": "zebra", "results": [],
+    assert fn.get("/search", params={"q": "zebra"}).json() == {"query": "zebra", "kind": "text", "results": [],
                                                               "next_page_token": None}
 
 
