@@ -32,9 +32,11 @@ ROUTES: dict[str, list[tuple[str, str]]] = {
     "index_tasks": [("POST", "/tasks/submit"), ("POST", "/tasks/follow")],
     "library": [("GET", "/videos"), ("GET", "/videos/x"), ("PATCH", "/videos/x"), ("GET", "/me"),
                 ("POST", "/videos/delete"), ("POST", "/reset"), ("GET", "/search"), ("POST", "/sync"),
-                ("POST", "/b2-events"), ("POST", "/find-fields")],
+                ("POST", "/b2-events"), ("POST", "/find-fields"), ("GET", "/videos/x/insights"),
+                ("POST", "/videos/x/insights"), ("GET", "/videos/x/captions.vtt"), ("POST", "/search/image")],
     "iconik_handler": [("POST", "/add"), ("POST", "/remove"), ("GET", "/runs/x"), ("GET", "/")],
     "iconik_tasks": [("POST", "/step")],
+    "insight_tasks": [("POST", "/insights/generate"), ("POST", "/insights/follow")],
 }
 
 DEEP = b"[" * 10000 + b"]" * 10000

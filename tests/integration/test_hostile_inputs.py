@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(240)
 DEEP = b"[" * 10000 + b"]" * 10000
 DEEP_OBJECT = b'{"ids":' + b"[" * 5000 + b"]" * 5000 + b"}"
 NAMES = ("upload_status", "transloadit_notify", "upload_tasks", "index_videos", "index_tasks", "library",
-         "iconik_handler", "iconik_tasks")
+         "iconik_handler", "iconik_tasks", "insight_tasks")
 JSON = {"Content-Type": "application/json"}
 
 
@@ -56,6 +56,8 @@ JSON_ROUTES = [
     ("index_tasks", "/tasks/submit", (400, 401, 403)),
     ("index_tasks", "/tasks/follow", (400, 401, 403)),
     ("iconik_tasks", "/step", (400, 401, 403)),
+    ("insight_tasks", "/insights/generate", (400, 401, 403)),
+    ("insight_tasks", "/insights/follow", (400, 401, 403)),
 ]
 
 
