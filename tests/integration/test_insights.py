@@ -374,3 +374,39 @@ def test_analyze_task_webhook_finishes_the_run(fns, twelvelabs, ready_video, sta
     hook = wait_for(delivered, timeout=10, what="analyze webhook delivery")
     assert hook["type"] == "analyze.task.ready" and hook["status"] == 200
     assert json.loads(hook["response"]) == {"state": "ready"}
+
+
+def test_analyze_task_followed_by_polls_at_the_indexing_pace(fns, twelvelabs, ready_video, stack_env, monkeypatch):
+    """Without a webhook the run's follow task polls the analyze task (first poll after 5 s, the indexing
+    schedule), stores its result and stops polling."""
+    from mam import store
+    from mam.clients import b2
+    from mam.clients.twelvelabs import TwelveLabsClient
+    from mam.insights import schema, states, worker
+    from mam.settings import load_settings
+    from mam.store import insights as insight_store
+    from mam.videos import utcnow
+
+    monkeypatch.setenv("FUNCTION_URL_INSIGHT_TASKS", fns.url["insight_tasks"])
+    video = store.get_video(ready_video)
+    run = record(ready_video).run + 1
+
+    def waiting_on_task(i) -> bool:
+        i.run, i.state, i.generated_for, i.analyze_task_id = run, "generating", video.tl_video_id, None
+        i.counted_day, i.started_at, i.duration, i.calls = "2026-01-01", utcnow(), video.duration, {}
+        return True
+
+    insight_store.update(ready_video, waiting_on_task)
+    url = b2.presigned_get(load_settings("b2").b2, video.stored_key, ttl=3600)
+    task_id = TwelveLabsClient(twelvelabs.api_key, twelvelabs.base_url, "unused").create_analyze_task(
+        url, schema.PROMPT, schema.INSIGHT_SCHEMA, custom_id=ready_video)
+    insight_store.update(ready_video, lambda i: states.record_task(i, run, task_id))
+    queued = time.monotonic()
+    worker.enqueue_follow(ready_video, task_id, run, 0, time.time(), delay=5)
+    done = wait_state(ready_video, ("ready", "failed"), timeout=60)
+    assert done.state == "ready" and done.run == run and done.chapters
+    assert time.monotonic() - queued >= 4.5  # not polled before the schedule's first poll
+    assert 1 <= done.calls["poll"] <= 3
+    polls = tl_calls(twelvelabs).get("GET /analyze/tasks/<task_id>", 0)
+    time.sleep(10)  # a chain still running would poll again within the next step (8 s)
+    assert tl_calls(twelvelabs).get("GET /analyze/tasks/<task_id>", 0) == polls
