@@ -8,7 +8,6 @@ import subprocess
 import zlib
 
 import pytest
-import requests
 from conftest import LOGS, wait_for
 from fixtures.library import LibraryFunction, env_for, index_entries, new_index_name, store_video, tl_client
 from standins.twelvelabs import StandIn, make_video

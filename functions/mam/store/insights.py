@@ -3,7 +3,6 @@ counters `insight_budget/{YYYY-MM-DD}`. Video lists never read these: `videos/{i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from mam.insights.record import Insight
 from mam.store.db import client
