@@ -180,3 +180,23 @@ def test_a_picture_dropped_on_or_pasted_into_the_search_box_is_searched(page, ap
     expect(SearchPage(page).results().first).to_have_attribute("data-video-id", indexed["ids"][which])
     expect(page.get_by_test_id("search-input")).to_have_value("")  # a picture search has no words
     assert page.errors == []
+
+
+def test_without_a_bucket_cors_rule_for_the_site_the_video_still_plays(page, app, indexed, full_stack):
+    """The players read media with CORS (a canvas only yields CORS-read pixels, for "Find scenes like this"); storage
+    whose CORS rule does not name this site must not cost playback: the player loads the file again without CORS."""
+    from localdev.b2.client import for_stack
+    from localdev.bootstrap import ensure_bucket
+
+    for_stack(full_stack).put_bucket_cors(Bucket=BUCKET, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": ["https://elsewhere.example"], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"]}]})
+    try:
+        app.open(f"/videos/{indexed['ids']['other']}")
+        player = page.get_by_test_id("video-player")
+        expect(player).to_have_attribute("data-cors", "off")
+        page.wait_for_function("() => document.querySelector('[data-testid=video-player]').readyState >= 2")
+        expect(page.get_by_test_id("player-error")).to_have_count(0)
+        assert player.evaluate("v => v.getAttribute('crossorigin')") is None
+    finally:
+        ensure_bucket(full_stack)  # the stack's own rule back (the front end's origins)
+    assert page.errors == []

@@ -78,11 +78,13 @@ export function insightsView(opts: Options): InsightsView {
     icon(ICONS.download), h('span', null, 'Download captions (.vtt)'))
   const toolError = h('p', { class: 'form-error', role: 'alert', hidden: true, 'data-testid': 'find-scenes-error' })
   const status = h('div', { class: 'insights-status', 'data-testid': 'insights-status', role: 'status' })
+  const statusAction = h('div', { class: 'insights-action' }) // outside the live region: a button is not news
   const summaryBox = h('div', { class: 'insights-summary' })
   const highlightsBox = h('div', { class: 'insights-highlights' })
   const tagsBox = h('section', { class: 'tags-box card', 'data-testid': 'video-tags', 'aria-labelledby': 'tags-heading' })
   const insightsCard = h('section', { class: 'insights card', 'data-testid': 'insights', 'aria-labelledby': 'insights-heading' },
-    h('div', { class: 'insights-head' }, h('h2', { class: 'side-title', id: 'insights-heading' }, 'Summary'), status),
+    h('div', { class: 'insights-head' }, h('h2', { class: 'side-title', id: 'insights-heading' }, 'Summary'),
+      h('div', { class: 'insights-state' }, status, statusAction)),
     summaryBox, highlightsBox)
   const main = h('div', { class: 'video-insights' },
     h('div', { class: 'player-tools' }, findScenes, download), toolError, insightsCard, tagsBox)
@@ -249,8 +251,8 @@ export function insightsView(opts: Options): InsightsView {
     insightsCard.dataset.state = state
     replace(status,
       inFlight ? h('progress', { class: 'progress', 'aria-label': 'Generating' }) : null,
-      text ? h('p', { class: state === 'failed' ? 'insights-message failed' : 'insights-message muted', 'data-testid': 'insights-message' }, text) : null,
-      action)
+      text ? h('p', { class: state === 'failed' ? 'insights-message failed' : 'insights-message muted', 'data-testid': 'insights-message' }, text) : null)
+    replace(statusAction, action)
   }
 
   function render(i: Insights): void {

@@ -25,6 +25,14 @@ export function player(video: Video, testid = 'video-player'): HTMLVideoElement 
   for (const type of ['play', 'playing', 'pause', 'ended', 'emptied']) el.addEventListener(type, sync)
   sync()
   el.addEventListener('error', () => {
+    // Storage without a CORS rule for this site refuses a CORS read: play without CORS then (only frame capture for
+    // "Find scenes like this" needs it, and it says so); a link that fails either way gets the note below.
+    if (el.hasAttribute('crossorigin') && el.getAttribute('src')) {
+      el.removeAttribute('crossorigin')
+      el.dataset.cors = 'off'
+      el.load()
+      return
+    }
     const note = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'player-error' },
       'This video could not be loaded. The link may have expired: reload the page to get a fresh one.')
     if (!el.nextElementSibling?.matches('[data-testid="player-error"]')) el.after(note)
