@@ -31,18 +31,19 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
     from mam.library.discover import video_id_for
     from mam.settings import load_settings
 
-    from localdev.demo import DEMOS, key_of
+    from localdev.demo import SEEDED, key_of
 
     settings = load_settings("b2").b2
-    keys = [key_of(settings.videos_prefix, d) for d in DEMOS]
+    keys = [key_of(settings.videos_prefix, d) for d in SEEDED]
     b2.delete_keys(settings, keys)  # a fresh bucket, as on a new machine
 
     first = _run(stack)
-    assert first["severity"] == "INFO" and (first["uploaded"], first["added"], first["known"]) == (4, 4, 0)
+    assert first["severity"] == "INFO" and (first["uploaded"], first["added"], first["known"]) == (5, 5, 0)
     assert first["wall"] < 60, first  # the runner waits for it (about 10 s on an idle machine)
     records = store.get_videos([video_id_for(settings.bucket, k) for k in keys])
-    assert sorted(v.title for v in records.values()) == ["Cats playing on the floor", "Cooking tomato pasta",
-                                                          "Mountain bike trail", "Ocean waves at sunset"]
+    assert sorted(v.title for v in records.values()) == ["Cats playing on the floor", "City tour three stops",
+                                                          "Cooking tomato pasta", "Mountain bike trail",
+                                                          "Ocean waves at sunset"]
     for key in keys:
         meta = b2.head(settings, key)
         assert meta and meta["ContentType"] == "video/mp4" and meta["ContentLength"] > 10_000
@@ -55,5 +56,5 @@ def test_demo_videos_are_seeded_discovered_and_idempotent(emulators, clean_fires
     assert all(s.get("width", 640) >= 360 and s.get("height", 360) >= 360 for s in facts["streams"])
 
     second = _run(stack)
-    assert (second["uploaded"], second["added"], second["known"]) == (0, 0, 4)
-    assert len(store.get_videos([video_id_for(settings.bucket, k) for k in keys])) == 4
+    assert (second["uploaded"], second["added"], second["known"]) == (0, 0, 5)
+    assert len(store.get_videos([video_id_for(settings.bucket, k) for k in keys])) == 5
