@@ -2,7 +2,6 @@
 canceled), the work done in the background, `analyze.task.ready|failed|canceled` webhooks at the end."""
 from __future__ import annotations
 
-import heapq
 import logging
 import os
 import threading
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analyze_request import AnalyzeRequest
+from .clock import Clock
 from .errors import ApiError
 from .generate import Generation
 from .state import new_id, rfc3339
@@ -111,11 +111,8 @@ class AnalyzeTasks:
         self.tasks: dict[str, AnalyzeTask] = {}
         self.failure_rules: list[FailureRule] = []
         self.lock = threading.RLock()
-        self._heap: list[tuple[float, int, str, str]] = []
-        self._seq = 0
-        self._cv = threading.Condition()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tl-analyze")
-        threading.Thread(target=self._clock, name="tl-analyze-clock", daemon=True).start()
+        self._clock = Clock(self._advance, "tl-analyze-clock")
 
     # ---- API --------------------------------------------------------------------------------------------
     def create(self, req: AnalyzeRequest) -> AnalyzeTask:
@@ -125,8 +122,8 @@ class AnalyzeTasks:
             self.tasks[task.id] = task
         total = max(0.0, self.seconds)
         for status, share in STAGES:
-            self._schedule(now + share * total, task.id, status)
-        self._schedule(now + total, task.id, "due")
+            self._clock.schedule(now + share * total, task.id, status)
+        self._clock.schedule(now + total, task.id, "due")
         self._pool.submit(self._run, task.id)
         return task
 
@@ -232,23 +229,6 @@ class AnalyzeTasks:
             d.url = self.webhooks.url or ""
             with self.lock:
                 task.deliveries.append(d)
-
-    def _schedule(self, when: float, task_id: str, what: str) -> None:
-        with self._cv:
-            self._seq += 1
-            heapq.heappush(self._heap, (when, self._seq, task_id, what))
-            self._cv.notify()
-
-    def _clock(self) -> None:
-        while True:
-            with self._cv:
-                while not self._heap or self._heap[0][0] > time.time():
-                    self._cv.wait(timeout=None if not self._heap else max(0.0, self._heap[0][0] - time.time()))
-                _, _, task_id, what = heapq.heappop(self._heap)
-            try:
-                self._advance(task_id, what)
-            except Exception:  # the clock must keep running whatever one task does
-                log.exception("advancing analysis task %s failed", task_id)
 
     def _advance(self, task_id: str, what: str) -> None:
         with self.lock:

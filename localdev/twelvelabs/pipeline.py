@@ -3,7 +3,6 @@ worker process, and move the task validating -> pending -> queued -> indexing ->
 from __future__ import annotations
 
 import hashlib
-import heapq
 import ipaddress
 import logging
 import multiprocessing
@@ -11,7 +10,6 @@ import os
 import re
 import shutil
 import socket
-import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from . import media, understand
+from .clock import Clock
 from .state import STATUSES, Store, Task, Video
 from .webhooks import Webhooks
 
@@ -73,10 +72,7 @@ class Pipeline:
         self._pool: ProcessPoolExecutor | None = None
         self._cache: dict[str, dict] = {}      # sha256 of the media -> understanding
         self._inflight: dict[str, Future] = {}  # sha256 -> running understanding
-        self._heap: list[tuple[float, int, str, str]] = []
-        self._seq = 0
-        self._cv = threading.Condition()
-        threading.Thread(target=self._clock, name="tl-clock", daemon=True).start()
+        self._clock = Clock(self._advance, "tl-clock")
         if config.understanding:  # start the worker and load the speech model before the first task
             self._executor().submit(understand.warm)
 
@@ -85,8 +81,8 @@ class Pipeline:
         """Begin `task`: schedule its status changes and fetch/validate/understand its video in the background."""
         t0, total = task.created_at, max(self.config.index_seconds, 0.0)
         for status, share in STAGES:
-            self._schedule(t0 + share * total, task.id, status)
-        self._schedule(t0 + total, task.id, "ready")
+            self._clock.schedule(t0 + share * total, task.id, status)
+        self._clock.schedule(t0 + total, task.id, "ready")
         self._fetchers.submit(self._prepare, task.id, video_url, upload_path)
 
     def fail(self, task_id: str, code: str, message: str) -> bool:
@@ -110,23 +106,6 @@ class Pipeline:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ---- clock ------------------------------------------------------------------------------------------
-    def _schedule(self, when: float, task_id: str, status: str) -> None:
-        with self._cv:
-            self._seq += 1
-            heapq.heappush(self._heap, (when, self._seq, task_id, status))
-            self._cv.notify()
-
-    def _clock(self) -> None:
-        while True:
-            with self._cv:
-                while not self._heap or self._heap[0][0] > time.time():
-                    self._cv.wait(timeout=None if not self._heap else max(0.0, self._heap[0][0] - time.time()))
-                _, _, task_id, status = heapq.heappop(self._heap)
-            try:
-                self._advance(task_id, status)
-            except Exception:  # the clock must keep running whatever one task does
-                log.exception("advancing task %s failed", task_id)
-
     def _advance(self, task_id: str, status: str) -> None:
         with self.store.lock:
             task = self.store.tasks.get(task_id)
