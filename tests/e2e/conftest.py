@@ -66,6 +66,17 @@ def page(browser, full_stack: Stack, request) -> Iterator[object]:
 
 
 @pytest.fixture
+def app(page, full_stack: Stack):
+    """The app in the test's page, signed in as the demo user (an admin locally)."""
+    from e2e.pages import App
+    from localdev.stack import DEMO_EMAIL, DEMO_PASSWORD
+
+    a = App(page, full_stack.url("frontend"))
+    a.sign_in(DEMO_EMAIL, DEMO_PASSWORD)
+    return a
+
+
+@pytest.fixture
 def created(full_stack: Stack, demo_token: str) -> Iterator[list[str]]:
     """Ids of videos a test made; deleted through the library function afterwards (files, index entry, record)."""
     from e2e.helpers import Api

@@ -24,7 +24,7 @@ from e2e.helpers import (
     wait_insights_ready,
 )
 from e2e.media import probe
-from e2e.pages import App, InsightsPanel, SearchPage, search_by_image_file
+from e2e.pages import InsightsPanel, SearchPage, search_by_image_file
 from localdev.stack import BUCKET, DEMO_EMAIL, DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -56,13 +56,6 @@ def indexed(full_stack, tmp_path_factory):
     finally:
         api.delete(*ids.values())
         delete_prefix(full_stack, folder)
-
-
-@pytest.fixture
-def app(page, full_stack) -> App:
-    a = App(page, full_stack.url("frontend"))
-    a.sign_in(DEMO_EMAIL, DEMO_PASSWORD)
-    return a
 
 
 def image_posts(page) -> list[str]:

@@ -51,13 +51,6 @@ def demo(full_stack, tmp_path_factory):
         delete_prefix(full_stack, folder)
 
 
-@pytest.fixture
-def app(page, full_stack) -> App:
-    a = App(page, full_stack.url("frontend"))
-    a.sign_in(DEMO_EMAIL, DEMO_PASSWORD)
-    return a
-
-
 def open_video(app: App, video_id: str) -> InsightsPanel:
     app.open(f"/videos/{video_id}")
     panel = InsightsPanel(app.page)

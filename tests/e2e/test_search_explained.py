@@ -102,13 +102,6 @@ def indexed(full_stack, demo_token, tmp_path_factory):
     delete_prefix(full_stack, folder)
 
 
-@pytest.fixture
-def app(page, full_stack) -> App:
-    a = App(page, full_stack.url("frontend"))
-    a.sign_in(DEMO_EMAIL, DEMO_PASSWORD)
-    return a
-
-
 # ---- 5: results that explain themselves ------------------------------------------------------------------------
 def test_a_result_shows_one_merged_clip_labelled_with_what_matched_and_its_chip_plays_it(page, app, indexed):
     fruit = indexed["ids"]["fruit"]
