@@ -223,10 +223,12 @@ class Router:
         self.cors_headers = cors_headers
         self._routes: list[_Route] = []
         self.route("GET", "/health")(lambda request: {"ok": True, "function": name})
+        _answer_unmatched_paths(self)
 
     def route(self, method: str, path: str) -> Callable[[Handler], Handler]:
         """Register `handler` for `method` `path`."""
-        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + "/?$"
+        # \Z, not $: "$" also matches before a final newline, so "/videos/%0A" was routed as "/videos"
+        regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path.rstrip("/") or "/") + r"/?\Z"
 
         def register(handler: Handler) -> Handler:
             self._routes.append(_Route(method.upper(), re.compile(regex), handler))
@@ -297,3 +299,13 @@ class Router:
             body, status = result
             return json_response(body, status)
         return json_response(result)
+
+
+def _answer_unmatched_paths(router: Router) -> None:
+    """Paths functions-framework's own `/<path:path>` rule does not match (one holding an encoded newline) get
+    Flask's HTML 404; this makes them the router's, so they get its JSON 404 and CORS like every other path.
+    Outside functions-framework's app (in-process tests) its `errorhandler` is a no-op. The last router a module
+    makes owns them, which only matters for modules with two entry points (both answer the same JSON 404)."""
+    import functions_framework
+
+    functions_framework.errorhandler(404)(lambda _exc: router(flask.request))

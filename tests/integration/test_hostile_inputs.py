@@ -166,3 +166,14 @@ def test_iconik_answers_json_errors_for_hostile_bodies(fns):
         _refused(resp, (400, 413))
         _refused(requests.post(fns["iconik_tasks"] + "/step", data=body, headers=JSON, timeout=30), (400, 401, 403, 413))
     _refused(requests.post(fns["iconik_handler"] + "/add", data=DEEP, timeout=30), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("name,path,status", [("library", "/videos/a%0Ab/captions.vtt", 404),
+                                              ("library", "/videos/%0A", 404), ("index_videos", "/%0A", 404),
+                                              ("upload_status", "/uploads/x%0Ay/discard", 405),
+                                              ("iconik_handler", "/runs/%0A", 404)])
+def test_a_path_with_an_encoded_newline_gets_our_json_error(fns, demo_token, name, path, status):
+    """functions-framework's catch-all rule does not match a newline (Flask answered with an HTML page), and a
+    route pattern ending in `$` took "/videos/<newline>" for "/videos" (a 200 listing)."""
+    resp = requests.get(fns[name] + path, headers={"Authorization": f"Bearer {demo_token}"}, timeout=10)
+    _refused(resp, status)

@@ -22,7 +22,7 @@ from mam.settings import TransloaditSettings
 from mam.uploads import signing
 from mam.uploads.template import expires_at
 
-_ASSEMBLY_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_ASSEMBLY_ID = re.compile(r"^[A-Za-z0-9]{16,64}\Z")
 _lock = threading.Lock()
 _session = None
 

@@ -43,7 +43,7 @@ SYNC_ANALYZE_MAX_SECONDS = 3600  # longer videos are analysed by an asynchronous
 ANALYZE_MIN_SECONDS = 4  # Twelve Labs does not analyse shorter videos
 TASK_STATUSES = ("uploading", "validating", "pending", "queued", "indexing", "ready", "failed")
 WEBHOOK_TOLERANCE_SECONDS = 300
-_UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")
+_UNIX_SECONDS = re.compile(r"^[0-9]{1,12}\Z")
 
 
 # ---- errors ------------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from typing import Any, TypeGuard
 CONTEXTS = ("ASSET", "COLLECTION", "BULK")
 OPERATIONS = ("add", "remove")
 SECRET_HEADER = "x-bz-secret"
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_FORMAT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_FORMAT = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 MAX_TOKEN_CHARS = 8192
 
 

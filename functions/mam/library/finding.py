@@ -35,7 +35,7 @@ MAX_QUERY_WORDS = 8
 MAX_SCAN = 1000  # rows read per request when words or dates are checked here
 FIND_PARAMS = ("q", "owner", "status", "from", "to", "sort", "cursor", "tag")
 OWNERS = ("everyone", "mine")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ DEFAULT_PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
 # every skipped document of a deep page is a billed read; past this a caller is crawling, not browsing
 MAX_OFFSET = 10_000
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 
 
 def _int_arg(args: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:

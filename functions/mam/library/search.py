@@ -30,7 +30,7 @@ DEFAULT_OPTIONS = "visual,audio"
 # the picture with its on-screen text (Marengo 3.0 folds text in video into `visual`), speech, other sound.
 MATCH_LABELS = {"visual": ("visual",), "audio": ("speech", "sound")}
 LABEL_PAGE_LIMIT = 50  # videos per labelling search: one page covers the PAGE_LIMIT videos it is filtered to
-_TOKEN = re.compile(r"^[A-Za-z0-9._~+=-]{1,512}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9._~+=-]{1,512}\Z")
 
 
 def parse_query(q: str | None) -> str:

@@ -13,7 +13,7 @@ from mam.uploads import signing
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a status with many results is large; ours is ~20 KB
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_ASSEMBLY_ID = re.compile(r"^[A-Za-z0-9]{16,64}$")
+_ASSEMBLY_ID = re.compile(r"^[A-Za-z0-9]{16,64}\Z")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from mam.videos import FAILED, UPLOADING, Video, new_video_id, utcnow
 
 MAX_CHECK_ATTEMPTS = 60  # far beyond any real schedule; a loop guard, not a policy
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}\Z")
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ogv", ".3gp",
                               ".wmv", ".flv", ".mts", ".m2ts", ".mxf"})
 GENERIC_TYPES = frozenset({"application/octet-stream", "application/x-matroska", "application/mxf",
