@@ -21,7 +21,8 @@ fi
 stamp() { cat "$@" | sha256sum | cut -c1-16; }
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then say "creating .venv"; $PY -m venv .venv; fi
-want=$(stamp requirements-dev.txt functions/mam/requirements.txt)
+# every file requirements-dev.txt includes counts: a stand-in's new pin alone must install too
+want=$(stamp requirements-dev.txt $(sed -n 's/^-r //p' requirements-dev.txt))
 if [ "$(cat .venv/.stamp 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into .venv"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
