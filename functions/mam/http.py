@@ -304,8 +304,9 @@ class Router:
 def _answer_unmatched_paths(router: Router) -> None:
     """Paths functions-framework's own `/<path:path>` rule does not match (one holding an encoded newline) get
     Flask's HTML 404; this makes them the router's, so they get its JSON 404 and CORS like every other path.
-    Outside functions-framework's app (in-process tests) its `errorhandler` is a no-op. The last router a module
-    makes owns them, which only matters for modules with two entry points (both answer the same JSON 404)."""
-    import functions_framework
-
-    functions_framework.errorhandler(404)(lambda _exc: router(flask.request))
+    functions-framework imports the entry module inside its new app's context, so that app is `current_app` here;
+    imported elsewhere (in-process tests), there is no app to set up. In a module with two entry points the last
+    router made answers them (both answer the same JSON 404)."""
+    if not flask.has_app_context() or flask.has_request_context():
+        return
+    flask.current_app.register_error_handler(404, lambda _exc: router(flask.request))
