@@ -18,9 +18,10 @@ def seconds_to_reset(now: dt.datetime | None = None) -> float:
     return (midnight - now).total_seconds()
 
 
-def limit_message(limit: int, now: dt.datetime | None = None) -> str:
-    """The sentence people read when today's summaries are used up."""
+def limit_message(limit: int, now: dt.datetime | None = None,
+                  then: str = "this video will be summarised then.") -> str:
+    """The sentence people read when today's summaries are used up, ending with what happens (or to do) then."""
     hours = seconds_to_reset(now) / 3600
     when = "in less than an hour" if hours < 1 else f"in about {round(hours)} hour{'s' if round(hours) != 1 else ''}"
     return (f"Today's limit of {limit} video summaries is reached. It resets at midnight UTC ({when}); "
-            "this video will be summarised then.")
+            f"{then}")

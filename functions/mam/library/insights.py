@@ -9,6 +9,7 @@ import flask
 from mam.http import ApiError
 from mam.insights import budget, vtt
 from mam.insights.record import NONE, RUNNING, Insight
+from mam.library import listing
 from mam.roles import User, may_change
 from mam.settings import Settings
 from mam.videos import READY, Video
@@ -58,21 +59,11 @@ def _span(span: dict[str, Any]) -> dict[str, Any]:
             "summary": str(span.get("summary") or "")}
 
 
-def _video(video_id: str) -> Video:
-    from mam import store
-    from mam.library.listing import check_id
-
-    video = store.get_video(check_id(video_id))
-    if video is None:
-        raise ApiError(404, "not_found", "No such video. It may have been deleted.")
-    return video
-
-
 def show(video_id: str, user: User | None) -> dict[str, Any]:
     """GET /videos/{id}/insights."""
     from mam.store import insights as store
 
-    video = _video(video_id)
+    video = listing.existing(video_id)
     return insights_json(video, store.get(video.id), user)
 
 
@@ -81,7 +72,7 @@ def regenerate(settings: Settings, video_id: str, user: User) -> tuple[dict[str,
     from mam.insights import start
     from mam.store import insights as store
 
-    video = _video(video_id)
+    video = listing.existing(video_id)
     if not may_change(user, video):
         raise ApiError(403, "not_owner", NOT_YOURS)
     if video.status != READY or not video.tl_video_id:
@@ -92,8 +83,8 @@ def regenerate(settings: Settings, video_id: str, user: User) -> tuple[dict[str,
     limit = settings.twelvelabs.insights_daily_limit
     if store.budget_used(budget.day()) >= limit:
         seconds = max(1, round(budget.seconds_to_reset()))
-        raise ApiError(429, "insights_daily_limit", budget.limit_message(limit).replace(
-            "this video will be summarised then.", "ask again then."), {"Retry-After": str(seconds)})
+        raise ApiError(429, "insights_daily_limit", budget.limit_message(limit, then="ask again then."),
+                       {"Retry-After": str(seconds)})
     after = start.queue_run(video, force=True)
     if after is None:  # another request started one between our read and the transaction
         raise ApiError(409, "insights_running", RUNNING_ALREADY)
@@ -104,7 +95,7 @@ def captions(video_id: str) -> flask.Response:
     """GET /videos/{id}/captions.vtt: the stored transcript as WebVTT, as a download named after the title."""
     from mam.store import insights as store
 
-    video = _video(video_id)
+    video = listing.existing(video_id)
     ins = store.get(video.id)
     if ins is None or not ins.transcript:
         raise ApiError(404, "no_transcript", NO_TRANSCRIPT)

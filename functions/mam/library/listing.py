@@ -51,7 +51,7 @@ def valid_id(video_id: str) -> bool:
 def check_id(video_id: str) -> str:
     """`video_id` if valid; 404 for anything else, as no such video can exist."""
     if not valid_id(video_id):
-        raise ApiError(404, "not_found", "no such video")
+        raise ApiError(404, "not_found", "No such video. It may have been deleted.")
     return video_id
 
 
@@ -63,12 +63,17 @@ def list_page(settings: Settings, page: int, page_size: int, viewer: User | None
             "total": total, "page": page, "page_size": page_size}
 
 
-def detail(settings: Settings, video_id: str, viewer: User | None = None) -> dict[str, Any]:
-    """One video (with `can_delete` for `viewer`), or a 404 ApiError."""
+def existing(video_id: str) -> Video:
+    """The stored video, or a 404 ApiError (also for an id no video can have)."""
     video = store.get_video(check_id(video_id))
     if video is None:
-        raise ApiError(404, "not_found", "no such video")
-    return _with_rights(video, settings, viewer)
+        raise ApiError(404, "not_found", "No such video. It may have been deleted.")
+    return video
+
+
+def detail(settings: Settings, video_id: str, viewer: User | None = None) -> dict[str, Any]:
+    """One video (with `can_delete` for `viewer`), or a 404 ApiError."""
+    return _with_rights(existing(video_id), settings, viewer)
 
 
 def _with_rights(video: Video, settings: Settings, viewer: User | None) -> dict[str, Any]:
