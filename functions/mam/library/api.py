@@ -143,8 +143,7 @@ def search_image(request: flask.Request, settings: Settings) -> dict[str, Any]:
     from mam.library import search as search_mod
 
     require_reader(request, settings)
-    too_large = ApiError(413, "image_too_large", "This picture is larger than 5 MB. Use a smaller picture, or save "
-                                                 "it with lower quality, and try again.")
+    too_large = ApiError(images.TOO_LARGE.status, images.TOO_LARGE.code, images.TOO_LARGE.message)
     if (request.content_length or 0) > MAX_IMAGE_BODY:
         raise too_large
     if not (request.mimetype or "").startswith("multipart/form-data"):

@@ -33,6 +33,8 @@ class QueryImage:
         return "image/png" if self.kind == "png" else "image/jpeg"
 
 
+TOO_LARGE = ImageRefused(413, "image_too_large", "This picture is larger than 5 MB. Use a smaller picture, or save "
+                                                "it with lower quality, and try again.")
 UNREADABLE = ImageRefused(400, "image_unreadable", "This image could not be read; it may be damaged. Try another "
                                                     "picture, saved as JPEG or PNG.")
 
@@ -91,8 +93,7 @@ def check(data: bytes | None) -> QueryImage:
         raise ImageRefused(415, "image_type", "Only JPEG and PNG pictures can be searched with. Save the picture as "
                                               "JPEG or PNG and try again.")
     if len(data) > MAX_BYTES:
-        raise ImageRefused(413, "image_too_large", "This picture is larger than 5 MB. Use a smaller picture, or save "
-                                                   "it with lower quality, and try again.")
+        raise TOO_LARGE
     width, height = png_size(data) if kind == "png" else jpeg_size(data)
     if width == 0 or height == 0:
         raise UNREADABLE

@@ -106,10 +106,8 @@ def search(settings: Settings, query: str | None, options: list[str], page_token
     from mam.library.insights import add_chapters
 
     results = join(settings, page.hits)
-    if query is None:  # a picture is matched by what is seen: Twelve Labs' `visual` alone
-        labels: dict[str, list[tuple]] = {r["_tl_video_id"]: [(0.0, float("inf"), "visual")] for r in results}
-    else:
-        labels = matched_by(client, query, options, [r["_tl_video_id"] for r in results])
+    # a picture is searched with `visual` alone, so matched_by labels it without another search
+    labels = matched_by(client, query or "", options, [r["_tl_video_id"] for r in results])
     for r in results:
         r["clips"] = merge_clips(r.pop("_clips"), labels.get(r.pop("_tl_video_id")))
     add_chapters(results)
